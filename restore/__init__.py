@@ -1,0 +1,3 @@
+"""restore: image restoration and super-resolution."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,49 @@
+"""Which methods serve which task: the classical ones and the shipped or exported models.
+
+Application layer. ``load_method(task, name)`` accepts a classical method's name, a shipped
+model's name, or the path of an exported ``.safetensors`` model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .classical import CLASSICAL
+from .restorer import Restorer, Task
+
+
+def _shipped() -> dict:
+    try:
+        from .pretrained import PRETRAINED
+    except ImportError:  # the learned half is optional for the core
+        return {}
+    return PRETRAINED
+
+
+def available_methods(task: Task) -> list[str]:
+    """Method names for ``task``, the default first."""
+    shipped = [name for name, entry in _shipped().items() if entry.task == task]
+    return [*shipped, *CLASSICAL[task]]
+
+
+def default_method(task: Task) -> str:
+    return available_methods(task)[0]
+
+
+def load_method(task: Task, name: str | None = None, *, device: str = "auto") -> Restorer:
+    """Instantiate a method; raises ``ValueError`` with the valid choices for an unknown name."""
+    name = name or default_method(task)
+    if name in CLASSICAL[task]:
+        return CLASSICAL[task][name]()
+    shipped = _shipped()
+    if name in shipped:
+        if shipped[name].task != task:
+            raise ValueError(f"model {name!r} is for {shipped[name].task}, not {task}")
+        from .pretrained import load_pretrained_restorer
+
+        return load_pretrained_restorer(name, device=device)
+    if name.endswith(".safetensors") or Path(name).is_file():
+        from .pretrained import load_exported_restorer
+
+        return load_exported_restorer(Path(name), task, device=device)
+    raise ValueError(f"unknown method {name!r} for {task}; choose from {', '.join(available_methods(task))}")

@@ -1,0 +1,1 @@
+"""Training entry points and configs (installed as ``restore.train``)."""
