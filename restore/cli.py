@@ -130,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
 
     p = sub.add_parser("methods", help="list the methods for each task")
+
+    p = sub.add_parser("app", help="start the web app in the browser (needs the 'app' extra)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: 7860 or the next free one)")
+    p.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
+
+    p = sub.add_parser("train", help="train a model from a YAML config (see train/configs)")
+    from restore.train.__main__ import build_parser as build_train_parser
+
+    build_train_parser(p)
     return parser
 
 
@@ -214,6 +224,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import demo_command
 
             return demo_command(args)
+        if args.command == "train":
+            from restore.train.__main__ import run as run_training
+
+            return run_training(args)
+        if args.command == "app":
+            try:
+                from .app import launch
+            except ModuleNotFoundError as error:
+                if error.name != "gradio":
+                    raise
+                raise CLIError("the web app needs gradio: pip install 'restore[app]'") from None
+            return launch(host=args.host, port=args.port, share=args.share)
         if args.command == "methods":
             from .methods import available_methods
 

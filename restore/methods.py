@@ -43,7 +43,7 @@ def load_method(task: Task, name: str | None = None, *, device: str = "auto") ->
 
         return load_pretrained_restorer(name, device=device)
     if name.endswith(".safetensors") or Path(name).is_file():
-        from .pretrained import load_exported_restorer
+        from .learned import load_exported_restorer
 
         return load_exported_restorer(Path(name), task, device=device)
     raise ValueError(f"unknown method {name!r} for {task}; choose from {', '.join(available_methods(task))}")

@@ -1,0 +1,353 @@
+"""``restore bench``: shipped models against classical methods and published peers, in one run.
+
+    python -m restore.bench --data ../shared/benchdata --peers ../shared/benchdata/peers --out bench/
+
+Protocols (the literature's): denoising adds N(0, sigma^2) in float64 with a per-image seed,
+leaves the noisy input unclipped, clips and rounds outputs to 8 bits, and scores gray PSNR on
+gray sets and RGB PSNR on colour sets with no border crop; deblurring blurs with each Levin
+kernel (replicate boundary) and adds 1% noise; inpainting uses seeded LaMa "thick" masks (or
+``inpaint/masks_irregular``); SR scores the Y channel with ``scale`` pixels shaved. Without
+``--data`` the bundled example images are used. Peer loaders (DnCNN, FFDNet, OpenCV SR graphs)
+live here, not in the shipped package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .classical import CLASSICAL
+from .engine import EngineSettings, run_restorer
+from .io import IMAGE_SUFFIXES, read_image, write_bytes_atomic
+from .masks import load_mask, sample_mask
+from .methods import available_methods, load_method
+from .metrics import psnr, ssim
+from .operators import Blur, Downsample, modcrop
+from .restorer import Degradation, Restorer
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+@dataclass
+class Case:
+    """One benchmark input: what the method gets and the ground truth."""
+
+    name: str
+    x: Tensor
+    y: Tensor
+    degradation: Degradation
+
+
+@dataclass
+class Row:
+    task: str
+    dataset: str
+    setting: str
+    method: str
+    psnr: float
+    ssim: float
+    seconds_per_image: float
+    seconds_per_megapixel: float
+    peak_rss_mb: float
+    images: int
+
+
+def _images(folder: Path, limit: int | None) -> list[tuple[str, Tensor]]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+    return [(p.stem, read_image(p).to_tensor().double()) for p in files]
+
+
+def _quantise(x: Tensor) -> Tensor:
+    return torch.round(x.clamp(0, 1) * 255) / 255
+
+
+class DnCNNPeer(Restorer):
+    """Published DnCNN weights (17 conv + ReLU, residual output) from the converted ``.npz``."""
+
+    task = "denoise"
+    device_capable = True
+
+    def __init__(self, npz: Path):
+        weights = np.load(npz)
+        n = len([k for k in weights if k.endswith(".weight")])
+        layers: list[nn.Module] = []
+        for i in range(n):
+            w = torch.from_numpy(weights[f"conv{i}.weight"])
+            conv = nn.Conv2d(w.shape[1], w.shape[0], 3, padding=1)
+            conv.weight.data, conv.bias.data = w, torch.from_numpy(weights[f"conv{i}.bias"])
+            layers += [conv, nn.ReLU()] if i < n - 1 else [conv]
+        self.net = nn.Sequential(*layers).eval()
+        self.name = f"DnCNN ({npz.stem.replace('DnCNN_', '')})"
+
+    def __call__(self, y: Tensor, degradation: Degradation) -> Tensor:
+        return y - self.net(y.float())
+
+
+class FFDNetPeer(Restorer):
+    """Published FFDNet weights: pixel-unshuffle x2, a noise-level map, conv stack, pixel-shuffle."""
+
+    task = "denoise"
+    multiple = 2
+    device_capable = True
+
+    def __init__(self, npz: Path):
+        weights = np.load(npz)
+        n = len([k for k in weights if k.endswith(".weight")])
+        layers: list[nn.Module] = []
+        for i in range(n):
+            w = torch.from_numpy(weights[f"conv{i}.weight"])
+            conv = nn.Conv2d(w.shape[1], w.shape[0], 3, padding=1)
+            conv.weight.data, conv.bias.data = w, torch.from_numpy(weights[f"conv{i}.bias"])
+            layers += [conv, nn.ReLU()] if i < n - 1 else [conv]
+        self.net = nn.Sequential(*layers).eval()
+        self.name = f"FFDNet ({npz.stem.replace('FFDNet_', '')})"
+
+    def __call__(self, y: Tensor, degradation: Degradation) -> Tensor:
+        down = nn.functional.pixel_unshuffle(y.float(), 2)
+        level = torch.full((y.shape[0], 1, *down.shape[-2:]), float(degradation.sigma), device=y.device)
+        return nn.functional.pixel_shuffle(self.net(torch.cat([down, level], 1)), 2)
+
+
+def denoise_cases(root: Path | None, sigma: int, gray: bool, limit: int | None) -> dict[str, list[Case]]:
+    sets = {"Set12": "denoise/Set12", "BSD68": "denoise/BSD68"} if gray else {"CBSD68": "denoise/CBSD68"}
+    if root is None:
+        sets = {"examples": None}
+    out: dict[str, list[Case]] = {}
+    for name, sub in sets.items():
+        images = _images(root / sub if root else EXAMPLES / "clean", limit)
+        cases = []
+        for stem, x in images:
+            if root is None:
+                x = x.mean(1, keepdim=True) if gray else (x if x.shape[1] == 3 else x.expand(-1, 3, -1, -1))
+            g = torch.Generator().manual_seed(0)
+            y = x + sigma / 255 * torch.randn(x.shape, generator=g, dtype=torch.float64)
+            cases.append(Case(stem, x, y, Degradation(sigma=sigma / 255)))
+        out[name] = cases
+    return out
+
+
+def deblur_cases(root: Path | None, limit: int | None) -> dict[str, list[Case]]:
+    kernels = sorted((root / "deblur" / "kernels").glob("Levin09_k*.npy")) if root else []
+    psfs = [torch.from_numpy(np.load(k)).double() for k in kernels]
+    if not psfs:
+        from .kernels import motion_kernel
+
+        psfs = [motion_kernel(15, a) for a in (0, 45, 90, 135)]
+    psfs = [k / k.sum() for k in psfs]
+    folder = root / "denoise" / "Set12" if root else EXAMPLES / "clean"
+    cases = []
+    for stem, x in _images(folder, limit):
+        x = x.mean(1, keepdim=True)
+        for i, psf in enumerate(psfs):
+            g = torch.Generator().manual_seed(i)
+            y = Blur(psf, boundary="replicate").A(x) + 0.01 * torch.randn(x.shape, generator=g, dtype=torch.float64)
+            cases.append(Case(f"{stem}_k{i + 1}", x, y, Degradation(sigma=0.01, psf=psf.float())))
+    return {"Set12 x Levin" if root else "examples": cases}
+
+
+def inpaint_cases(root: Path | None, size: int, limit: int | None) -> dict[str, list[Case]]:
+    folder = root / "denoise" / "CBSD68" if root else EXAMPLES / "clean"
+    masks = sorted((root / "inpaint" / "masks_irregular").glob("*.png")) if root else []
+    cases = []
+    for i, (stem, x) in enumerate(_images(folder, limit)):
+        x = x if x.shape[1] == 3 else x.expand(-1, 3, -1, -1)
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bicubic", antialias=True).clamp(0, 1)
+        x = _quantise(x)
+        g = torch.Generator().manual_seed(i)
+        if masks:
+            m = load_mask(masks[(i * 7) % len(masks)])
+            mask = torch.nn.functional.interpolate(m, size=(size, size), mode="nearest")
+        else:
+            mask = sample_mask(size, size, "thick", g)
+        cases.append(Case(stem, x, x * mask + (1 - mask), Degradation(mask=mask)))
+    return {f"CBSD68 {size}px" if root else f"examples {size}px": cases}
+
+
+def upscale_cases(root: Path | None, scale: int, limit: int | None) -> dict[str, list[Case]]:
+    sets = {"Set5": "sr/Set5/HR", "Set14": "sr/Set14/HR"} if root else {"examples": None}
+    out = {}
+    for name, sub in sets.items():
+        cases = []
+        for stem, x in _images(root / sub if root else EXAMPLES / "clean", limit):
+            x = modcrop(x if x.shape[1] == 3 else x.expand(-1, 3, -1, -1), scale)
+            y = _quantise(Downsample(scale).A(x))
+            cases.append(Case(stem, x, y, Degradation(scale=scale)))
+        out[name] = cases
+    return out
+
+
+def measure(restorer: Restorer, cases: list[Case], crop: int = 0, y_channel: bool = False) -> tuple:
+    scores_p, scores_s, seconds, pixels = [], [], 0.0, 0
+    for case in cases:
+        pixels_in = case.y[0].permute(1, 2, 0).numpy().astype(np.float32)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            out = run_restorer(restorer, pixels_in, case.degradation, EngineSettings(tile=0))
+        seconds += time.perf_counter() - t0
+        x_hat = _quantise(torch.from_numpy(out).permute(2, 0, 1)[None].double())
+        pixels += case.x.shape[-1] * case.x.shape[-2]
+        scores_p.append(float(psnr(x_hat, case.x, crop=crop, y_channel=y_channel)[0]))
+        scores_s.append(float(ssim(x_hat, case.x, crop=crop, y_channel=y_channel)[0]))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n = len(cases)
+    return np.mean(scores_p), np.mean(scores_s), seconds / n, seconds / (pixels / 1e6), peak, n
+
+
+def _methods(task: str, peers: Path | None, sigma: int | None, gray: bool, skip: set[str]) -> list[Restorer]:
+    methods = [load_method(task, name) for name in available_methods(task) if name not in skip]
+    if peers and task == "denoise":
+        kind = "gray" if gray else "color"
+        for path in (peers / "dncnn" / f"DnCNN_{kind}_sigma{sigma}.npz", peers / "ffdnet" / f"FFDNet_{kind}.npz"):
+            if path.exists():
+                methods.append(DnCNNPeer(path) if "DnCNN" in path.name else FFDNetPeer(path))
+    return methods
+
+
+def run_benchmark(
+    data: Path | None, peers: Path | None, tasks: list[str], limit: int | None, skip: set[str], log: Callable
+) -> list[Row]:
+    rows: list[Row] = []
+
+    def bench(task, sets, setting, methods, crop=0, y_channel=False):
+        for dataset, cases in sets.items():
+            for restorer in methods:
+                result = measure(restorer, cases, crop, y_channel)
+                rows.append(Row(task, dataset, setting, restorer.name, *result))
+                log(rows[-1])
+
+    if "denoise" in tasks:
+        for sigma in (15, 25, 50):
+            bench(
+                "denoise",
+                denoise_cases(data, sigma, True, limit),
+                f"sigma {sigma}",
+                _methods("denoise", peers, sigma, True, skip),
+            )
+        bench("denoise", denoise_cases(data, 25, False, limit), "sigma 25", _methods("denoise", peers, 25, False, skip))
+    if "deblur" in tasks:
+        methods = _methods("deblur", None, None, True, skip)
+        best = max(
+            (CLASSICAL["deblur"]["wiener"](nsr=n) for n in (1e-3, 3e-3, 1e-2, 3e-2)),
+            key=lambda r: measure(r, deblur_cases(data, 2)[next(iter(deblur_cases(data, 2)))])[0],
+        )
+        bench("deblur", deblur_cases(data, limit), "1% noise", [*methods, best])
+    if "inpaint" in tasks:
+        for size in (256, 512):
+            bench(
+                "inpaint", inpaint_cases(data, size, limit), "thick masks", _methods("inpaint", None, None, False, skip)
+            )
+    if "upscale" in tasks:
+        for scale in (2, 3, 4):
+            bench(
+                "upscale",
+                upscale_cases(data, scale, limit),
+                f"x{scale}",
+                _methods("upscale", None, None, False, skip),
+                crop=scale,
+                y_channel=True,
+            )
+    return rows
+
+
+def write_outputs(rows: list[Row], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    fields = list(Row.__dataclass_fields__)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(fields)
+    for r in rows:
+        writer.writerow(
+            [getattr(r, f) if not isinstance(getattr(r, f), float) else f"{getattr(r, f):.4f}" for f in fields]
+        )
+    write_bytes_atomic(out / "results.csv", buffer.getvalue().encode())
+    lines = [
+        "| task | dataset | setting | method | PSNR | SSIM | s/image | s/MP | peak RSS MB | images |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.task} | {r.dataset} | {r.setting} | {r.method} | {r.psnr:.2f} | {r.ssim:.4f} | "
+            f"{r.seconds_per_image:.3f} | {r.seconds_per_megapixel:.3f} | {r.peak_rss_mb:.0f} | {r.images} |"
+        )
+    write_bytes_atomic(out / "results.md", ("\n".join(lines) + "\n").encode())
+    _chart(rows, out / "results.png")
+
+
+def _chart(rows: list[Row], path: Path) -> None:
+    """PSNR bars per (dataset, setting) group, one colour per method, drawn with OpenCV."""
+    groups = sorted({(r.task, r.dataset, r.setting) for r in rows}, key=str)
+    methods = sorted({r.method for r in rows})
+    colours = [
+        tuple(
+            int(c)
+            for c in cv2.applyColorMap(np.uint8([[i * 255 // max(1, len(methods) - 1)]]), cv2.COLORMAP_VIRIDIS)[0, 0]
+        )
+        for i in range(len(methods))
+    ]
+    width, row_h = 900, 22 * len(methods) + 30
+    img = np.full((row_h * len(groups) + 20, width, 3), 255, np.uint8)
+    lo = min(r.psnr for r in rows) - 1
+    hi = max(r.psnr for r in rows) + 0.5
+    for gi, key in enumerate(groups):
+        top = 10 + gi * row_h
+        cv2.putText(img, " / ".join(key), (10, top + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+        for mi, method in enumerate(methods):
+            match = [r for r in rows if (r.task, r.dataset, r.setting) == key and r.method == method]
+            if not match:
+                continue
+            y0 = top + 24 + mi * 22
+            length = int((match[0].psnr - lo) / (hi - lo) * (width - 420))
+            cv2.rectangle(img, (240, y0), (240 + max(1, length), y0 + 16), colours[mi], -1)
+            cv2.putText(img, method[:28], (10, y0 + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+            cv2.putText(
+                img,
+                f"{match[0].psnr:.2f} dB",
+                (248 + length, y0 + 13),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.42,
+                (0, 0, 0),
+                1,
+                cv2.LINE_AA,
+            )
+    cv2.imwrite(str(path), img)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="restore bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, help="benchmark data root (default: the bundled examples)")
+    parser.add_argument("--peers", type=Path, help="folder of peer weights (DnCNN, FFDNet .npz)")
+    parser.add_argument("--tasks", default="denoise,deblur,inpaint,upscale")
+    parser.add_argument("--limit", type=int, help="at most this many images per set (quick runs)")
+    parser.add_argument("--skip", default="", help="comma-separated method names to leave out (e.g. bm3d)")
+    parser.add_argument("--out", type=Path, default=Path("bench"))
+    args = parser.parse_args(argv)
+    torch.set_grad_enabled(False)
+
+    def log(row: Row) -> None:
+        print(
+            f"{row.task:8s} {row.dataset:14s} {row.setting:10s} {row.method:28s} {row.psnr:6.2f} dB "
+            f"{row.ssim:.4f}  {row.seconds_per_image:.3f} s/img",
+            flush=True,
+        )
+
+    rows = run_benchmark(
+        args.data, args.peers, args.tasks.split(","), args.limit, set(filter(None, args.skip.split(","))), log
+    )
+    write_outputs(rows, args.out)
+    print(f"wrote {args.out}/results.md, results.csv and results.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+import shutil
+
+import pytest
+import torch
+from restore.train.config import ConfigError, config_from_dict, load_config
+from restore.train.export import export_run
+from restore.train.loop import Trainer
+
+from restore.cli import main as cli_main
+from restore.io import read_image
+
+TINY = {
+    "denoise": (
+        "nafnet_denoiser_small",
+        {"in_channels": 3, "width": 8, "enc_blocks": [1], "dec_blocks": [1], "middle_blocks": 1},
+    ),
+    "deblur": ("wiener_deconv", {"feature_channels": 4, "widths": [8, 16], "blocks": 1}),
+    "inpaint": ("lama_lite", {"base_channels": 8, "n_downsampling": 1, "n_blocks": 1}),
+    "upscale": ("sr_x2", {"channels": 8, "n_blocks": 1}),
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory, examples_dir=None):
+    from importlib import resources
+    from pathlib import Path
+
+    clean = Path(str(resources.files("restore") / "examples" / "clean"))
+    folder = tmp_path_factory.mktemp("train_images")
+    for p in clean.glob("*.png"):
+        shutil.copy(p, folder / p.name)
+    return folder
+
+
+def tiny_config(task, data_dir, out_dir, **data):
+    name, args = TINY[task]
+    return config_from_dict(
+        {
+            "task": task,
+            "data": {
+                "train_dirs": [str(data_dir)],
+                "val_holdout": 1,
+                "val_size": 64,
+                "patch_size": 48,
+                "batch_size": 4,
+                "sigma_min": 5,
+                "sigma_max": 30,
+                "blur_kernel_size": 9,
+                "scale": 2,
+                **data,
+            },
+            "model": {"name": name, "args": args},
+            "loss": {"l1": 1.0},
+            "optim": {"lr": 3e-3 if task != "upscale" else 1e-2, "warmup_steps": 3, "steps": 40, "ema_decay": 0.9},
+            "run": {"out_dir": str(out_dir), "val_every": 40, "checkpoint_every": 20, "log_every": 10, "seed": 1},
+        }
+    )
+
+
+@pytest.mark.parametrize("task", ["denoise", "deblur", "inpaint", "upscale"])
+def test_tiny_run_lowers_the_loss_and_exports_a_usable_model(task, data_dir, tmp_path, examples):
+    cfg = tiny_config(task, data_dir, tmp_path / "run")
+    trainer = Trainer(cfg)
+    before = trainer.validate()["val_psnr"]
+    result = trainer.fit(progress=False)
+    assert result.step == 40
+    assert result.best_psnr > before  # the held-out image is restored better than at step 0
+    assert (tmp_path / "run" / "last.pt").is_file() and (tmp_path / "run" / "config.yaml").is_file()
+    assert result.best_psnr is not None
+    weights = tmp_path / f"{task}.safetensors"
+    card = export_run(tmp_path / "run", weights)
+    assert "Reproduce" in card.read_text()
+    inputs = {
+        "denoise": ["--sigma", "15"],
+        "deblur": ["--kernel", str(examples / "kernels" / "coffee.npy")],
+        "inpaint": ["--mask", str(examples / "masks")],
+        "upscale": ["--scale", "2"],
+    }[task]
+    out = tmp_path / "out"
+    code = cli_main([task, str(examples / task), "-o", str(out), "--method", str(weights), "-q", *inputs])
+    assert code == 0
+    restored = next(out.iterdir())
+    src = read_image(next((examples / task).iterdir()))
+    factor = 2 if task == "upscale" else 1
+    assert read_image(restored).pixels.shape[:2] == (src.height * factor, src.width * factor)
+
+
+def test_resume_is_bit_exact(data_dir, tmp_path):
+    straight = Trainer(tiny_config("denoise", data_dir, tmp_path / "a"))
+    straight.fit(progress=False, max_steps=24)
+    interrupted = Trainer(tiny_config("denoise", data_dir, tmp_path / "b"))
+    interrupted.fit(progress=False, max_steps=20)  # checkpoint at 20 is the last one written
+    resumed = Trainer(tiny_config("denoise", data_dir, tmp_path / "b"))
+    resumed.fit(progress=False, max_steps=24)
+    assert resumed.step == 24
+    for (name, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    for a, b in zip(straight.ema.state_dict().values(), resumed.ema.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_config_errors_are_clear(tmp_path, data_dir):
+    with pytest.raises(ConfigError, match="unknown key.*data.patchsize"):
+        config_from_dict({"data": {"patchsize": 3}})
+    with pytest.raises(ConfigError, match="optim.lr: expected float"):
+        config_from_dict({"optim": {"lr": "fast"}})
+    with pytest.raises(ConfigError, match="task: must be one of"):
+        config_from_dict({"task": "colorize"})
+    (tmp_path / "c.yaml").write_text("task: denoise\noptim: {steps: 10}\n")
+    cfg = load_config(tmp_path / "c.yaml", ["optim.lr=5e-4", "data.channels=1", "run.channels_last=false"])
+    assert cfg.optim.lr == 5e-4 and cfg.data.channels == 1 and cfg.run.channels_last is False
+    with pytest.raises(ConfigError, match="data folder .*missing does not exist"):
+        Trainer(tiny_config("denoise", tmp_path / "missing", tmp_path / "r"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="holds no images"):
+        Trainer(tiny_config("denoise", tmp_path / "empty", tmp_path / "r"))
+    assert cli_main(["train", str(tmp_path / "c.yaml"), "--set", "loss.l3=1"]) == 2
+
+
+def test_shipped_configs_parse():
+    from importlib import resources
+    from pathlib import Path
+
+    configs = sorted(Path(str(resources.files("restore.train") / "configs")).glob("*.yaml"))
+    assert configs
+    for path in configs:
+        load_config(path)

@@ -1,0 +1,161 @@
+"""Training data: image folders cut into random patches, and on-the-fly degradations.
+
+Every random choice is drawn from a generator seeded by ``(seed, sample index)`` or
+``(seed, step)``, so a run is reproducible with any number of worker processes and a resumed
+run sees exactly the batches it would have seen.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from restore.io import IMAGE_SUFFIXES, ImageError, read_image
+from restore.kernels import sample_blur_kernel
+from restore.masks import sample_mask
+from restore.noise import GaussianNoise, PoissonGaussianNoise
+from restore.operators import Blur, Downsample
+
+from .config import ConfigError, DataConfig, Task
+
+
+def list_images(folders: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for folder in folders:
+        path = Path(folder)
+        if not path.is_dir():
+            raise ConfigError(f"data folder {folder} does not exist")
+        found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise ConfigError(f"data folder {folder} holds no images")
+        files.extend(found)
+    return files
+
+
+def _to_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
+    """``(H, W, C)`` uint8/16 -> float32 ``(channels, H, W)`` in [0, 1] (luma for gray)."""
+    scale = float(np.iinfo(pixels.dtype).max) if pixels.dtype.kind in "ui" else 1.0
+    x = pixels.astype(np.float32) / scale
+    if channels == 1 and x.shape[2] == 3:
+        x = x @ np.array([0.299, 0.587, 0.114], np.float32)[:, None]
+    elif channels == 3 and x.shape[2] == 1:
+        x = np.repeat(x, 3, axis=2)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def load_images(paths: list[Path], channels: int, min_size: int) -> list[np.ndarray]:
+    images = []
+    for path in paths:
+        try:
+            pixels = read_image(path).pixels
+        except ImageError as error:
+            raise ConfigError(str(error)) from None
+        if min(pixels.shape[:2]) >= min_size:
+            images.append(_to_channels(pixels, channels))
+    if not images:
+        raise ConfigError(f"no training image is at least {min_size} px on each side")
+    return images
+
+
+def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Path]]:
+    """Hold out ``holdout`` images for validation, chosen by a hash of their names (stable)."""
+    ranked = sorted(paths, key=lambda p: zlib.crc32(p.name.encode()))
+    val = set(ranked[:holdout])
+    return [p for p in paths if p not in val], [p for p in paths if p in val]
+
+
+class PatchDataset(Dataset):
+    """Random ``patch x patch`` crops with random flips and 90-degree rotations.
+
+    Item ``i`` is a pure function of ``(seed, i)``.
+    """
+
+    def __init__(self, images: list[np.ndarray], patch: int, seed: int, length: int = 10**9):
+        self.images, self.patch, self.seed, self.length = images, patch, seed, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> Tensor:
+        rng = np.random.default_rng([self.seed, index])
+        image = self.images[rng.integers(len(self.images))]
+        _, h, w = image.shape
+        top, left = rng.integers(h - self.patch + 1), rng.integers(w - self.patch + 1)
+        crop = image[:, top : top + self.patch, left : left + self.patch]
+        crop = np.rot90(crop, k=int(rng.integers(4)), axes=(1, 2))
+        if rng.random() < 0.5:
+            crop = crop[:, :, ::-1]
+        return torch.from_numpy(np.ascontiguousarray(crop))
+
+
+@dataclass
+class Sample:
+    """A training example: the clean target and what the network is given."""
+
+    x: Tensor
+    y: Tensor
+    sigma: Tensor | None = None
+    psf: Tensor | None = None
+    mask: Tensor | None = None
+
+
+def _uniform(n: int, low: float, high: float, g: torch.Generator) -> Tensor:
+    return low + (high - low) * torch.rand(n, generator=g)
+
+
+def synthesize(task: Task, x: Tensor, cfg: DataConfig, g: torch.Generator) -> Sample:
+    """Degrade a clean batch ``x`` for ``task`` with the core's operators and samplers."""
+    n = x.shape[0]
+    if task == "denoise":
+        sigma = _uniform(n, cfg.sigma_min, cfg.sigma_max, g) / 255
+        if cfg.noise == "gaussian":
+            y = GaussianNoise(sigma).sample(x, g)
+            return Sample(x, y, sigma)
+        # Poisson-Gaussian: pick a gain so the signal-dependent part has a comparable strength;
+        # the network is told the equivalent std at mid-grey.
+        gain = _uniform(n, 0.0, 1.0, g) * sigma**2 / 0.5
+        use_pg = torch.rand(n, generator=g) < (1.0 if cfg.noise == "poisson-gaussian" else 0.3)
+        gain = torch.where(use_pg, gain.clamp_min(1e-6), torch.full_like(gain, 1e-9))
+        read = torch.where(use_pg, (sigma**2 - gain * 0.5).clamp_min(0).sqrt(), sigma)
+        y = PoissonGaussianNoise(gain, read).sample(x, g)
+        return Sample(x, y, sigma)
+    if task == "deblur":
+        size = cfg.blur_kernel_size
+        psf = torch.stack([sample_blur_kernel(size, g) for _ in range(n)]).float()
+        sigma = _uniform(n, cfg.sigma_min, cfg.sigma_max, g) / 255
+        y = GaussianNoise(sigma).sample(Blur(psf, boundary="replicate").A(x), g)
+        return Sample(x, y, sigma, psf=psf)
+    if task == "inpaint":
+        h, w = x.shape[-2:]
+        mask = torch.cat([sample_mask(h, w, cfg.mask_kind, g) for _ in range(n)])
+        return Sample(x, x * mask, mask=mask)
+    if task == "upscale":
+        return Sample(x, Downsample(cfg.scale).A(x.double()).float())
+    raise ConfigError(f"unknown task {task!r}")
+
+
+def noisy_once(images: list[np.ndarray], sigma_255: float, seed: int) -> list[np.ndarray]:
+    """A fixed noisy realisation of each image: a noisy-only dataset made from clean images."""
+    out = []
+    for i, image in enumerate(images):
+        g = torch.Generator().manual_seed(seed * 100_003 + i)
+        x = torch.from_numpy(image)
+        out.append(GaussianNoise(sigma_255 / 255).sample(x, g).numpy())
+    return out
+
+
+__all__ = [
+    "PatchDataset",
+    "Sample",
+    "list_images",
+    "load_images",
+    "noisy_once",
+    "split_holdout",
+    "synthesize",
+]
