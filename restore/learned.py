@@ -97,13 +97,18 @@ class ModelRestorer(Restorer):
         return out
 
     def _recorrupted_average(self, y: Tensor, sigma: Tensor) -> Tensor:
-        g = torch.Generator(device=y.device).manual_seed(0)
-        level = sigma.view(-1, 1, 1, 1)
-        total = torch.zeros_like(y)
-        for _ in range(self.r2r_draws):
-            z = torch.randn(y.shape, generator=g, device=y.device, dtype=y.dtype)
-            total += self.model(y + self.r2r_alpha * level * z, sigma * (1 + self.r2r_alpha**2) ** 0.5)
-        return total / self.r2r_draws
+        return recorrupted_average(self.model, y, sigma, alpha=self.r2r_alpha, draws=self.r2r_draws)
+
+
+def recorrupted_average(model: nn.Module, y: Tensor, sigma: Tensor, *, alpha: float, draws: int = 8) -> Tensor:
+    """R2R inference: ``mean_t f(y + alpha sigma z_t)``, the network told the level ``sigma sqrt(1 + alpha^2)``."""
+    g = torch.Generator(device=y.device).manual_seed(0)
+    level = sigma.view(-1, 1, 1, 1)
+    total = torch.zeros_like(y)
+    for _ in range(draws):
+        z = torch.randn(y.shape, generator=g, device=y.device, dtype=y.dtype)
+        total += model(y + alpha * level * z, sigma * (1 + alpha**2) ** 0.5)
+    return total / draws
 
 
 def save_model(path: str | Path, model: nn.Module, *, architecture: str, args: dict, task: Task, extra: dict) -> None:

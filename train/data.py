@@ -94,6 +94,56 @@ class PatchDataset(Dataset):
         return torch.from_numpy(np.ascontiguousarray(crop))
 
 
+class PairedPatchDataset(Dataset):
+    """Aligned random crops of (clean, degraded) pairs; the degraded image may be ``ratio`` times smaller.
+
+    Item ``i`` is a pure function of ``(seed, i)`` and returns ``(x, y)``.
+    """
+
+    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]], patch: int, seed: int, ratio: int = 1):
+        if patch % ratio:
+            raise ConfigError(f"patch size {patch} must be a multiple of the scale {ratio}")
+        self.pairs, self.patch, self.seed, self.ratio = pairs, patch, seed, ratio
+
+    def __len__(self) -> int:
+        return 10**9
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        rng = np.random.default_rng([self.seed, index])
+        x, y = self.pairs[rng.integers(len(self.pairs))]
+        r, p = self.ratio, self.patch // self.ratio
+        _, h, w = y.shape
+        top, left = rng.integers(h - p + 1), rng.integers(w - p + 1)
+        y = y[:, top : top + p, left : left + p]
+        x = x[:, top * r : (top + p) * r, left * r : (left + p) * r]
+        k, flip = int(rng.integers(4)), rng.random() < 0.5
+        x, y = (np.rot90(a, k=k, axes=(1, 2)) for a in (x, y))
+        if flip:
+            x, y = x[:, :, ::-1], y[:, :, ::-1]
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))
+
+
+def load_pairs(clean: list[Path], degraded_dir: str, channels: int, ratio: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pair each clean image with the same-named image in ``degraded_dir`` (any image extension)."""
+    folder = Path(degraded_dir)
+    if not folder.is_dir():
+        raise ConfigError(f"degraded folder {degraded_dir} does not exist")
+    by_stem = {p.stem: p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES}
+    pairs = []
+    for path in clean:
+        if path.stem not in by_stem:
+            raise ConfigError(f"no degraded image named {path.stem}.* in {degraded_dir}")
+        try:
+            x = _to_channels(read_image(path).pixels, channels)
+            y = _to_channels(read_image(by_stem[path.stem]).pixels, channels)
+        except ImageError as error:
+            raise ConfigError(str(error)) from None
+        if x.shape[1] != y.shape[1] * ratio or x.shape[2] != y.shape[2] * ratio:
+            raise ConfigError(f"{by_stem[path.stem]}: size does not match {path} at ratio {ratio}")
+        pairs.append((x, y))
+    return pairs
+
+
 @dataclass
 class Sample:
     """A training example: the clean target and what the network is given."""
@@ -151,7 +201,9 @@ def noisy_once(images: list[np.ndarray], sigma_255: float, seed: int) -> list[np
 
 
 __all__ = [
+    "PairedPatchDataset",
     "PatchDataset",
+    "load_pairs",
     "Sample",
     "list_images",
     "load_images",

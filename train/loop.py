@@ -27,11 +27,22 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from restore.engine import select_device
-from restore.learned import call_model
+from restore.estimate import estimate_sigma
+from restore.learned import call_model, recorrupted_average
 from restore.metrics import psnr, ssim
 
 from .config import ConfigError, TrainConfig, config_to_dict
-from .data import PatchDataset, Sample, list_images, load_images, noisy_once, split_holdout, synthesize
+from .data import (
+    PairedPatchDataset,
+    PatchDataset,
+    Sample,
+    list_images,
+    load_images,
+    load_pairs,
+    noisy_once,
+    split_holdout,
+    synthesize,
+)
 from .losses import LossTerms, discriminator_step
 
 CHECKPOINT = "last.pt"
@@ -71,19 +82,34 @@ class Trainer:
         self.device = select_device(cfg.run.device)
         if cfg.task != "denoise" and cfg.data.mode == "noisy":
             raise ConfigError("data.mode=noisy (R2R) is for the denoise task")
-        if cfg.data.mode == "paired":
-            raise ConfigError("data.mode=paired is not implemented yet; use synthetic or noisy")
+        if cfg.data.mode == "paired" and cfg.task not in ("denoise", "upscale"):
+            raise ConfigError("data.mode=paired supports the denoise and upscale tasks")
         min_size = cfg.data.patch_size
         paths = list_images(cfg.data.train_dirs)
         if cfg.data.val_dir:
             val_paths = list_images([cfg.data.val_dir])
         else:
             paths, val_paths = split_holdout(paths, cfg.data.val_holdout)
-        images = load_images(paths, cfg.data.channels, min_size)
-        if cfg.data.mode == "noisy":
-            images = noisy_once(images, cfg.data.fixed_noise_sigma, cfg.run.seed)
         self.val_images = load_images(val_paths, cfg.data.channels, 32) if val_paths else []
-        self.dataset = PatchDataset(images, cfg.data.patch_size, cfg.run.seed)
+        self.paired = cfg.data.mode == "paired" or (cfg.data.mode == "noisy" and cfg.loss.r2r == 0)
+        if cfg.data.mode == "paired":
+            if not cfg.data.degraded_dir:
+                raise ConfigError("data.mode=paired needs data.degraded_dir")
+            ratio = cfg.data.scale if cfg.task == "upscale" else 1
+            pairs = load_pairs(paths, cfg.data.degraded_dir, cfg.data.channels, ratio)
+            self.dataset = PairedPatchDataset(pairs, cfg.data.patch_size, cfg.run.seed, ratio)
+        else:
+            images = load_images(paths, cfg.data.channels, min_size)
+            if cfg.data.mode == "noisy":
+                noisy = noisy_once(images, cfg.data.fixed_noise_sigma, cfg.run.seed)
+                # with a supervised loss, the same fixed noisy images paired with their clean
+                # originals: the baseline that R2R on the noisy images alone is measured against
+                if self.paired:
+                    self.dataset = PairedPatchDataset(list(zip(images, noisy, strict=True)), min_size, cfg.run.seed)
+                else:
+                    self.dataset = PatchDataset(noisy, min_size, cfg.run.seed)
+            else:
+                self.dataset = PatchDataset(images, min_size, cfg.run.seed)
         torch.manual_seed(cfg.run.seed)
         self.model = build_model(cfg.model.name, **cfg.model.args).to(self.device)
         if cfg.run.init_from:
@@ -182,7 +208,14 @@ class Trainer:
 
     def train_step(self, x: Tensor) -> dict[str, float]:
         g = torch.Generator().manual_seed(self.cfg.run.seed * 1_000_003 + self.step * 7919 + _rank())
-        if self.cfg.data.mode == "noisy":
+        if self.paired:
+            x, y = x
+            sigma = None
+            if self.cfg.task == "denoise":
+                known = self.cfg.data.mode == "noisy"
+                sigma = torch.full((x.shape[0],), self.cfg.data.fixed_noise_sigma / 255) if known else estimate_sigma(y)
+            sample = Sample(x=x, y=y, sigma=sigma)
+        elif self.cfg.data.mode == "noisy":
             sigma = torch.full((x.shape[0],), self.cfg.data.fixed_noise_sigma / 255)
             sample = Sample(x=torch.full_like(x, float("nan")), y=x, sigma=sigma)  # no clean target exists
         else:
@@ -241,7 +274,11 @@ class Trainer:
             else:
                 sample = synthesize(self.cfg.task, x, self.cfg.data, g)
             s = self._to_device(sample)
-            x_hat = self._forward(self.ema, s).float().clamp(0, 1).cpu()
+            if self.cfg.loss.r2r > 0:
+                x_hat = recorrupted_average(self.ema, s.y, s.sigma, alpha=self.cfg.loss.r2r_alpha)
+            else:
+                x_hat = self._forward(self.ema, s)
+            x_hat = x_hat.float().clamp(0, 1).cpu()
             x_hat = torch.round(x_hat * 255) / 255
             scores_psnr.append(float(psnr(x_hat, sample.x)[0]))
             scores_ssim.append(float(ssim(x_hat, sample.x)[0]))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
+from restore import losses as L
 from restore.noise import GaussianNoise
 
 from .config import LossConfig, Task
@@ -15,19 +15,15 @@ from .data import Sample
 
 Forward = Callable[[Tensor], Tensor]
 
-# config name -> (module of restore.losses, function); imported only when its weight is set
+# config name -> the restore.losses function comparing x_hat with x
 PAIRWISE = {
-    "l1": ("pixel", "l1_loss"),
-    "charbonnier": ("pixel", "charbonnier_loss"),
-    "mse": ("pixel", "mse_loss"),
-    "ssim": ("structural", "ssim_loss"),
-    "fft": ("frequency", "fft_loss"),
-    "wavelet": ("wavelet", "wavelet_loss"),
+    "l1": L.l1_loss,
+    "charbonnier": L.charbonnier_loss,
+    "mse": L.mse_loss,
+    "ssim": L.ssim_loss,
+    "fft": L.fft_loss,
+    "wavelet": L.wavelet_loss,
 }
-
-
-def _loss(module: str, name: str):
-    return getattr(importlib.import_module(f"restore.losses.{module}"), name)
 
 
 class LossTerms:
@@ -40,18 +36,16 @@ class LossTerms:
     def __init__(self, cfg: LossConfig, task: Task, channels: int, device: torch.device):
         self.cfg, self.task = cfg, task
         self.pixel: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
-            name: _loss(*where) for name, where in PAIRWISE.items() if getattr(cfg, name) > 0
+            name: fn for name, fn in PAIRWISE.items() if getattr(cfg, name) > 0
         }
-        self.perceptual = _loss("perceptual", "VGGPerceptualLoss")().to(device) if cfg.perceptual > 0 else None
+        self.perceptual = L.VGGPerceptualLoss().to(device) if cfg.perceptual > 0 else None
         self.discriminator: nn.Module | None = None
         if cfg.adversarial > 0:
-            self.discriminator = _loss("adversarial", "PatchDiscriminator")(in_channels=channels)
+            self.discriminator = L.PatchDiscriminator(in_channels=channels)
         self.names = [*self.pixel, *(["perceptual"] if self.perceptual else [])]
         self.names += [n for n in ("consistency", "r2r", "adversarial", "feature_matching") if getattr(cfg, n) > 0]
 
     def __call__(self, forward: Forward, s: Sample, g: torch.Generator) -> tuple[Tensor, dict[str, float]]:
-        from restore import losses as L
-
         cfg = self.cfg
         terms: dict[str, Tensor] = {}
         if cfg.r2r > 0:
@@ -68,11 +62,12 @@ class LossTerms:
         if cfg.consistency > 0:
             terms["consistency"] = L.consistency_loss(x_hat32, s.y.float(), self.operator(s))
         if self.discriminator is not None:
-            fake = self.discriminator(x_hat32)
-            terms["adversarial"] = L.generator_adversarial_loss(fake[-1] if isinstance(fake, list) else fake)
+            fake_logits, fake_features = self.discriminator(x_hat32)
+            terms["adversarial"] = L.generator_adversarial_loss(fake_logits)
             if cfg.feature_matching > 0:
-                real = self.discriminator(x32)
-                terms["feature_matching"] = L.feature_matching_loss(fake, real)
+                with torch.no_grad():
+                    _, real_features = self.discriminator(x32)
+                terms["feature_matching"] = L.feature_matching_loss(fake_features, real_features)
         total = sum(getattr(cfg, k) * v for k, v in terms.items())
         values = {k: float(v.detach()) for k, v in terms.items()}
         values["_x_hat"] = x_hat.detach()
@@ -94,15 +89,12 @@ def discriminator_step(
     discriminator: nn.Module, optimizer: torch.optim.Optimizer, losses: LossTerms, s: Sample, x_hat: Tensor
 ) -> dict[str, float]:
     """One non-saturating discriminator update with an R1 penalty on real images."""
-    from restore import losses as L
-
     real = s.x.float().detach().requires_grad_(losses.cfg.r1 > 0)
-    d_real = discriminator(real)
-    d_fake = discriminator(x_hat.float().detach())
-    last = (lambda d: d[-1]) if isinstance(d_real, list) else (lambda d: d)
-    loss = L.discriminator_adversarial_loss(last(d_real), last(d_fake))
+    real_logits, _ = discriminator(real)
+    fake_logits, _ = discriminator(x_hat.float().detach())
+    loss = L.discriminator_adversarial_loss(real_logits, fake_logits)
     if losses.cfg.r1 > 0:
-        loss = loss + losses.cfg.r1 * L.r1_penalty(last(d_real), real)
+        loss = loss + losses.cfg.r1 * L.r1_penalty(real_logits, real)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

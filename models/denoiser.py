@@ -1,0 +1,191 @@
+"""A noise-level-conditional NAFNet U-Net denoiser.
+
+NAFNet (Chen, Chu, Zhang, Sun, "Simple Baselines for Image Restoration", ECCV 2022) replaces
+nonlinear activations by a *simple gate* (split the channels in two halves and multiply them)
+and channel attention by a *simplified channel attention* (global average pool + 1x1 conv).
+Here the U-Net also receives a constant noise-level map as an extra input channel (as in FFDNet,
+Zhang et al. 2018), so one model covers a range of sigma and can be run blind with an estimated
+level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .common import noise_level, pad_to_multiple
+
+
+class LayerNorm2d(nn.Module):
+    """Layer normalisation over the channels of each pixel, ``w * (x - mu_c) / sqrt(var_c + eps) + b``.
+
+    Runs :func:`torch.nn.functional.layer_norm` on the NHWC view, one fused kernel (and a free
+    view for channels_last inputs) instead of the half-dozen element-wise passes of a manual mean
+    and variance.
+
+    Shape:
+        ``(N, C, H, W) -> (N, C, H, W)``.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.eps = eps
+
+    def forward(self, x: Tensor) -> Tensor:
+        nhwc = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, self.eps)
+        return nhwc.permute(0, 3, 1, 2)
+
+
+class SimpleGate(nn.Module):
+    """``sg(x) = x_1 * x_2`` for the two channel halves of ``x`` (NAFNet).
+
+    Shape:
+        ``(N, 2C, H, W) -> (N, C, H, W)``.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        a, b = x.chunk(2, dim=1)
+        return a * b
+
+
+class NAFBlock(nn.Module):
+    """NAFNet block: a gated depthwise-conv mixer and a gated feed-forward, each residual.
+
+    ``z = x + beta * conv3(sca(sg(dw(conv1(LN(x))))))`` then
+    ``out = z + gamma * conv5(sg(conv4(LN(z))))`` with ``sca(u) = u * conv(avgpool(u))``
+    (Chen et al., ECCV 2022). ``beta`` and ``gamma`` start at zero, so a fresh block is the
+    identity and deep stacks train stably.
+
+    Args:
+        channels: feature channels ``C``.
+        expand: channel expansion of both branches before the gate.
+
+    Shape:
+        ``(N, C, H, W) -> (N, C, H, W)``.
+
+    Example:
+        >>> NAFBlock(channels=16)(torch.rand(1, 16, 8, 8)).shape
+        torch.Size([1, 16, 8, 8])
+    """
+
+    def __init__(self, *, channels: int, expand: int = 2):
+        super().__init__()
+        hidden = channels * expand
+        self.norm1 = LayerNorm2d(channels)
+        self.conv1 = nn.Conv2d(channels, hidden, kernel_size=1)
+        self.conv2 = nn.Conv2d(hidden, hidden, kernel_size=3, padding=1, groups=hidden)
+        self.sg = SimpleGate()
+        self.sca = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(hidden // 2, hidden // 2, kernel_size=1))
+        self.conv3 = nn.Conv2d(hidden // 2, channels, kernel_size=1)
+        self.norm2 = LayerNorm2d(channels)
+        self.conv4 = nn.Conv2d(channels, hidden, kernel_size=1)
+        self.conv5 = nn.Conv2d(hidden // 2, channels, kernel_size=1)
+        self.beta = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.gamma = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        u = self.sg(self.conv2(self.conv1(self.norm1(x))))
+        z = x + self.beta * self.conv3(u * self.sca(u))
+        return z + self.gamma * self.conv5(self.sg(self.conv4(self.norm2(z))))
+
+
+class NAFNetDenoiser(nn.Module):
+    """Noise-level-conditional NAFNet U-Net: ``x_hat = y + D([y, sigma * 1])``.
+
+    The noise map is concatenated to the input; the network predicts the residual. Each encoder
+    level is ``enc_blocks[i]`` NAF blocks then a 2x2 stride-2 convolution doubling the channels;
+    each decoder level a 1x1 convolution + pixel shuffle halving them, the skip added, then
+    ``dec_blocks[i]`` blocks. Inputs are padded to a multiple of ``2 ** len(enc_blocks)``.
+    With ``sigma=None`` the level is estimated by :func:`restore.estimate.estimate_sigma`
+    (blind mode).
+
+    Args:
+        in_channels: image channels, 1 (gray) or 3 (color).
+        width: channels at full resolution.
+        enc_blocks: NAF blocks per encoder level (its length is the number of levels).
+        middle_blocks: NAF blocks at the bottleneck.
+        dec_blocks: NAF blocks per decoder level, coarsest first; same length as ``enc_blocks``.
+
+    Shape:
+        ``y: (N, in_channels, H, W)``, ``sigma``: float, ``(N,)`` tensor or ``None`` ->
+        ``(N, in_channels, H, W)``.
+
+    Example:
+        >>> net = NAFNetDenoiser(in_channels=1, width=8, enc_blocks=(1, 1), middle_blocks=1, dec_blocks=(1, 1))
+        >>> net(torch.rand(2, 1, 31, 47), 0.1).shape
+        torch.Size([2, 1, 31, 47])
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 3,
+        width: int = 32,
+        enc_blocks: Sequence[int] = (1, 1, 2),
+        middle_blocks: int = 2,
+        dec_blocks: Sequence[int] = (1, 1, 1),
+    ):
+        super().__init__()
+        if len(enc_blocks) != len(dec_blocks):
+            raise ValueError(f"enc_blocks and dec_blocks need the same length, got {enc_blocks} and {dec_blocks}")
+        self.in_channels = in_channels
+        self.multiple = 2 ** len(enc_blocks)
+        self.intro = nn.Conv2d(in_channels + 1, width, kernel_size=3, padding=1)
+        self.encoders = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        channels = width
+        for n in enc_blocks:
+            self.encoders.append(nn.Sequential(*(NAFBlock(channels=channels) for _ in range(n))))
+            self.downs.append(nn.Conv2d(channels, 2 * channels, kernel_size=2, stride=2))
+            channels *= 2
+        self.middle = nn.Sequential(*(NAFBlock(channels=channels) for _ in range(middle_blocks)))
+        self.ups = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        for n in dec_blocks:
+            self.ups.append(
+                nn.Sequential(nn.Conv2d(channels, 2 * channels, kernel_size=1, bias=False), nn.PixelShuffle(2))
+            )
+            channels //= 2
+            self.decoders.append(nn.Sequential(*(NAFBlock(channels=channels) for _ in range(n))))
+        self.ending = nn.Conv2d(width, in_channels, kernel_size=3, padding=1)
+
+    def forward(self, y: Tensor, sigma: float | Tensor | None = None) -> Tensor:
+        if y.dim() != 4 or y.shape[1] != self.in_channels:
+            raise ValueError(f"expected y of shape (N, {self.in_channels}, H, W), got {tuple(y.shape)}")
+        h, w = y.shape[-2:]
+        level = noise_level(sigma, y).view(-1, 1, 1, 1).expand(-1, 1, h, w)
+        x = pad_to_multiple(torch.cat([y, level], dim=1), self.multiple)
+        x = self.intro(x)
+        skips = []
+        for encoder, down in zip(self.encoders, self.downs, strict=True):
+            x = encoder(x)
+            skips.append(x)
+            x = down(x)
+        x = self.middle(x)
+        for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
+            x = decoder(up(x) + skip)
+        return y + self.ending(x)[..., :h, :w]
+
+
+NAFNET_DENOISER_SMALL: dict = {
+    "in_channels": 3,
+    "width": 16,
+    "enc_blocks": (1, 1, 2),
+    "middle_blocks": 2,
+    "dec_blocks": (1, 1, 1),
+}
+"""Fast on a CPU: width 16, three levels."""
+
+NAFNET_DENOISER: dict = {
+    "in_channels": 3,
+    "width": 32,
+    "enc_blocks": (2, 2, 4),
+    "middle_blocks": 6,
+    "dec_blocks": (2, 2, 2),
+}
+"""Wider and deeper: width 32, three levels."""
