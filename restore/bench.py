@@ -72,22 +72,26 @@ def _quantise(x: Tensor) -> Tensor:
     return torch.round(x.clamp(0, 1) * 255) / 255
 
 
+def conv_stack(npz: Path) -> nn.Sequential:
+    """3x3 convolutions with ReLU between, from a converted MatConvNet ``.npz`` (``conv{i}.weight/bias``)."""
+    weights = np.load(npz)
+    n = len([k for k in weights if k.endswith(".weight")])
+    layers: list[nn.Module] = []
+    for i in range(n):
+        w = torch.from_numpy(weights[f"conv{i}.weight"])
+        conv = nn.Conv2d(w.shape[1], w.shape[0], 3, padding=1)
+        conv.weight.data, conv.bias.data = w, torch.from_numpy(weights[f"conv{i}.bias"])
+        layers += [conv, nn.ReLU()] if i < n - 1 else [conv]
+    return nn.Sequential(*layers).eval()
+
+
 class DnCNNPeer(Restorer):
-    """Published DnCNN weights (17 conv + ReLU, residual output) from the converted ``.npz``."""
+    """Published DnCNN weights (Zhang et al. 2017): 17 conv + ReLU, residual output ``y - net(y)``."""
 
     task = "denoise"
-    device_capable = True
 
     def __init__(self, npz: Path):
-        weights = np.load(npz)
-        n = len([k for k in weights if k.endswith(".weight")])
-        layers: list[nn.Module] = []
-        for i in range(n):
-            w = torch.from_numpy(weights[f"conv{i}.weight"])
-            conv = nn.Conv2d(w.shape[1], w.shape[0], 3, padding=1)
-            conv.weight.data, conv.bias.data = w, torch.from_numpy(weights[f"conv{i}.bias"])
-            layers += [conv, nn.ReLU()] if i < n - 1 else [conv]
-        self.net = nn.Sequential(*layers).eval()
+        self.net = conv_stack(npz)
         self.name = f"DnCNN ({npz.stem.replace('DnCNN_', '')})"
 
     def __call__(self, y: Tensor, degradation: Degradation) -> Tensor:
@@ -95,22 +99,13 @@ class DnCNNPeer(Restorer):
 
 
 class FFDNetPeer(Restorer):
-    """Published FFDNet weights: pixel-unshuffle x2, a noise-level map, conv stack, pixel-shuffle."""
+    """Published FFDNet weights (Zhang et al. 2018): pixel-unshuffle x2 + noise map, convs, pixel-shuffle."""
 
     task = "denoise"
     multiple = 2
-    device_capable = True
 
     def __init__(self, npz: Path):
-        weights = np.load(npz)
-        n = len([k for k in weights if k.endswith(".weight")])
-        layers: list[nn.Module] = []
-        for i in range(n):
-            w = torch.from_numpy(weights[f"conv{i}.weight"])
-            conv = nn.Conv2d(w.shape[1], w.shape[0], 3, padding=1)
-            conv.weight.data, conv.bias.data = w, torch.from_numpy(weights[f"conv{i}.bias"])
-            layers += [conv, nn.ReLU()] if i < n - 1 else [conv]
-        self.net = nn.Sequential(*layers).eval()
+        self.net = conv_stack(npz)
         self.name = f"FFDNet ({npz.stem.replace('FFDNet_', '')})"
 
     def __call__(self, y: Tensor, degradation: Degradation) -> Tensor:

@@ -96,6 +96,26 @@ def test_tiny_run_lowers_the_loss_and_exports_a_usable_model(task, data_dir, tmp
     assert read_image(restored).pixels.shape[:2] == (src.height * factor, src.width * factor)
 
 
+def test_finetune_starts_from_an_exported_model(data_dir, tmp_path):
+    import yaml
+
+    base = tiny_config("denoise", data_dir, tmp_path / "base")
+    base.optim.steps = 5
+    Trainer(base).fit(progress=False)
+    weights = tmp_path / "base.safetensors"
+    export_run(tmp_path / "base", weights)
+    config = tmp_path / "ft.yaml"
+    values = yaml.safe_load((tmp_path / "base" / "config.yaml").read_text())
+    values["model"] = {"name": "nafnet_denoiser_small", "args": {}}  # replaced by the checkpoint's
+    values["run"]["out_dir"] = str(tmp_path / "ft")
+    config.write_text(yaml.safe_dump(values))
+    assert cli_main(["train", str(config), "--finetune", str(weights), "--max-steps", "2", "-q"]) == 0
+    tuned = yaml.safe_load((tmp_path / "ft" / "config.yaml").read_text())
+    assert tuned["optim"]["lr"] == pytest.approx(base.optim.lr / 10)
+    assert tuned["model"]["args"]["width"] == 8 and tuned["run"]["init_from"] == str(weights)
+    assert cli_main(["train", str(config), "--finetune", "no-such-model", "-q"]) == 2
+
+
 def test_resume_is_bit_exact(data_dir, tmp_path):
     straight = Trainer(tiny_config("denoise", data_dir, tmp_path / "a"))
     straight.fit(progress=False, max_steps=24)

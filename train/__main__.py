@@ -23,6 +23,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="override a config value, e.g. --set optim.lr=1e-4 (repeatable)",
     )
     parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in run.out_dir")
+    parser.add_argument(
+        "--finetune",
+        metavar="MODEL",
+        help="start from a shipped model name or an exported "
+        ".safetensors, with the fine-tuning preset (lr / 10, short warm-up); --set still wins",
+    )
     parser.add_argument("--max-steps", type=int, help="stop after this many steps in total (for a quick look)")
     parser.add_argument(
         "--export",
@@ -35,6 +41,17 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return parser
 
 
+def finetune_overrides(config: Path, model: str) -> list[str]:
+    """The fine-tuning preset: start from ``model`` at a tenth of the config's learning rate."""
+    from restore.pretrained import PRETRAINED, weights_dir
+
+    path = weights_dir() / PRETRAINED[model].file if model in PRETRAINED else Path(model)
+    if not path.is_file():
+        raise ConfigError(f"--finetune {model}: neither a shipped model nor a file")
+    lr = load_config(config).optim.lr
+    return [f"run.init_from={path}", f"optim.lr={lr / 10:g}", "optim.warmup_steps=20"]
+
+
 def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from .plot import plot_run
@@ -45,14 +62,19 @@ def run(args: argparse.Namespace) -> int:
         print("restore train: error: a CONFIG file is required", file=sys.stderr)
         return 2
     try:
-        cfg = load_config(args.config, args.overrides)
+        overrides = list(args.overrides)
+        if args.finetune:
+            overrides = [*finetune_overrides(args.config, args.finetune), *overrides]
+        cfg = load_config(args.config, overrides)
         from .loop import Trainer
 
         distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
         if distributed:
+            import torch
             import torch.distributed as dist
 
-            dist.init_process_group("nccl" if cfg.run.device.startswith("cuda") else "gloo")
+            use_nccl = cfg.run.device != "cpu" and torch.cuda.is_available()
+            dist.init_process_group("nccl" if use_nccl else "gloo")
         trainer = Trainer(cfg)
         result = trainer.fit(resume=not args.fresh, progress=not args.quiet, max_steps=args.max_steps)
         print(f"trained to step {result.step}; best validation PSNR {result.best_psnr}")

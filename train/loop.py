@@ -80,6 +80,9 @@ class Trainer:
         if cfg.run.threads:
             torch.set_num_threads(cfg.run.threads)
         self.device = select_device(cfg.run.device)
+        if self.device.type == "cuda" and _world() > 1:  # torchrun: one GPU per process
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(self.device)
         if cfg.task != "denoise" and cfg.data.mode == "noisy":
             raise ConfigError("data.mode=noisy (R2R) is for the denoise task")
         if cfg.data.mode == "paired" and cfg.task not in ("denoise", "upscale"):
@@ -111,18 +114,26 @@ class Trainer:
             else:
                 self.dataset = PatchDataset(images, min_size, cfg.run.seed)
         torch.manual_seed(cfg.run.seed)
-        self.model = build_model(cfg.model.name, **cfg.model.args).to(self.device)
-        if cfg.run.init_from:
+        if cfg.run.init_from:  # fine-tuning: the architecture is the checkpoint's
             from restore.learned import load_model
 
-            init, _ = load_model(cfg.run.init_from)
+            try:
+                init, meta = load_model(cfg.run.init_from)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+            if meta["task"] != cfg.task:
+                raise ConfigError(f"run.init_from is a {meta['task']} model, but the task is {cfg.task}")
+            cfg.model.name, cfg.model.args = meta["architecture"], meta["args"]
+        self.model = build_model(cfg.model.name, **cfg.model.args).to(self.device)
+        if cfg.run.init_from:
             self.model.load_state_dict(init.state_dict(), strict=True)
         if cfg.run.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
         self.net: nn.Module = self.model
         if _world() > 1:
-            self.net = nn.parallel.DistributedDataParallel(self.model)
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         o = cfg.optim
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay
