@@ -10,7 +10,6 @@ its weights, plus one batch of tiles: about 1.1 GB for an 8000x6000 RGB photogra
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -178,7 +177,3 @@ def run_restorer(
             progress(done, len(tiles))
     np.divide(canvas, np.maximum(weights, 1e-12), out=canvas)
     return canvas
-
-
-def tile_count(h: int, w: int, tile: int, overlap: int) -> int:
-    return math.prod(len(tile_starts(n, tile, overlap)) for n in (h, w))

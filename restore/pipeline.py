@@ -11,12 +11,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import cv2
-import numpy as np
-import torch
 
 from .engine import EngineSettings, run_restorer
 from .estimate import estimate_sigma
-from .io import Image, array_to_tensor
+from .io import Image, array_to_tensor, quantize_inplace
 from .restorer import Degradation, Restorer
 
 
@@ -49,14 +47,5 @@ def restore_image(
     if alpha is not None and restorer.task == "upscale":
         s = degradation.scale
         alpha = cv2.resize(alpha, (image.width * s, image.height * s), interpolation=cv2.INTER_CUBIC)
-    out = image.with_pixels(torch.from_numpy(restored).permute(2, 0, 1)[None], alpha=alpha)
-    if alpha is None:
-        out = replace(out, alpha=None)
-    return out, degradation
-
-
-def to_float_image(pixels: np.ndarray) -> np.ndarray:
-    """``(H, W, C)`` array of any dtype -> float32 in [0, 1]."""
-    if pixels.dtype.kind in "ui":
-        return pixels.astype(np.float32) / np.iinfo(pixels.dtype).max
-    return pixels.astype(np.float32)
+    pixels = quantize_inplace(restored, image.pixels.dtype)
+    return replace(image, pixels=pixels, alpha=alpha), degradation

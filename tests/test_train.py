@@ -116,6 +116,23 @@ def test_finetune_starts_from_an_exported_model(data_dir, tmp_path):
     assert cli_main(["train", str(config), "--finetune", "no-such-model", "-q"]) == 2
 
 
+def test_adversarial_inpainting_step_and_uncached_data(data_dir, tmp_path):
+    cfg = tiny_config("inpaint", data_dir, tmp_path / "gan", cache=False)
+    cfg.loss.adversarial, cfg.loss.feature_matching, cfg.loss.r1 = 0.1, 1.0, 1.0
+    cfg.optim.steps, cfg.run.log_every = 4, 1
+    trainer = Trainer(cfg)
+    d_before = [p.detach().clone() for p in trainer.discriminator.parameters()]
+    trainer.fit(progress=False)
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, trainer.discriminator.parameters(), strict=True))
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "gan" / "log.csv").open()))
+    assert all(float(r["d_loss"]) > 0 and float(r["adversarial"]) > 0 for r in rows)
+    assert float(rows[-1]["feature_matching"]) >= 0
+    assert cli_main(["train", "--plot", str(tmp_path / "gan")]) == 0
+    assert (tmp_path / "gan" / "curves.png").stat().st_size > 1000
+
+
 def test_resume_is_bit_exact(data_dir, tmp_path):
     straight = Trainer(tiny_config("denoise", data_dir, tmp_path / "a"))
     straight.fit(progress=False, max_steps=24)

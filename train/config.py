@@ -28,7 +28,8 @@ class DataConfig:
     ``mode``: "synthetic" degrades clean images on the fly; "paired" reads ``degraded_dir``
     beside clean ``train_dirs`` (matched by name); "noisy" trains from noisy images only (R2R):
     the ``train_dirs`` hold noisy images, or clean ones noised once with ``fixed_noise_sigma``
-    (a fixed realisation, so the clean images are never seen).
+    (a fixed realisation, so the clean images are never seen). ``cache: false`` reads training
+    images from disk for every patch instead of holding them in memory (large sets).
     """
 
     train_dirs: list[str] = field(default_factory=list)

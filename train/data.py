@@ -70,13 +70,30 @@ def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Pat
     return [p for p in paths if p not in val], [p for p in paths if p in val]
 
 
+class LazyImages:
+    """Images read from disk on each access: for sets too large to hold in memory (``data.cache: false``)."""
+
+    def __init__(self, paths: list[Path], channels: int, min_size: int):
+        self.paths = [p for p in paths if min(read_image(p).pixels.shape[:2]) >= min_size]
+        self.channels = channels
+        if not self.paths:
+            raise ConfigError(f"no training image is at least {min_size} px on each side")
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return _to_channels(read_image(self.paths[index]).pixels, self.channels)
+
+
 class PatchDataset(Dataset):
     """Random ``patch x patch`` crops with random flips and 90-degree rotations.
 
-    Item ``i`` is a pure function of ``(seed, i)``.
+    Item ``i`` is a pure function of ``(seed, i)``. ``images`` is a list of ``(C, H, W)``
+    arrays held in memory, or a :class:`LazyImages`.
     """
 
-    def __init__(self, images: list[np.ndarray], patch: int, seed: int, length: int = 10**9):
+    def __init__(self, images, patch: int, seed: int, length: int = 10**9):
         self.images, self.patch, self.seed, self.length = images, patch, seed, length
 
     def __len__(self) -> int:
@@ -84,7 +101,7 @@ class PatchDataset(Dataset):
 
     def __getitem__(self, index: int) -> Tensor:
         rng = np.random.default_rng([self.seed, index])
-        image = self.images[rng.integers(len(self.images))]
+        image = self.images[int(rng.integers(len(self.images)))]
         _, h, w = image.shape
         top, left = rng.integers(h - self.patch + 1), rng.integers(w - self.patch + 1)
         crop = image[:, top : top + self.patch, left : left + self.patch]
@@ -201,6 +218,7 @@ def noisy_once(images: list[np.ndarray], sigma_255: float, seed: int) -> list[np
 
 
 __all__ = [
+    "LazyImages",
     "PairedPatchDataset",
     "PatchDataset",
     "load_pairs",

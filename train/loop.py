@@ -33,6 +33,7 @@ from restore.metrics import psnr, ssim
 
 from .config import ConfigError, TrainConfig, config_to_dict
 from .data import (
+    LazyImages,
     PairedPatchDataset,
     PatchDataset,
     Sample,
@@ -101,6 +102,8 @@ class Trainer:
             ratio = cfg.data.scale if cfg.task == "upscale" else 1
             pairs = load_pairs(paths, cfg.data.degraded_dir, cfg.data.channels, ratio)
             self.dataset = PairedPatchDataset(pairs, cfg.data.patch_size, cfg.run.seed, ratio)
+        elif cfg.data.mode == "synthetic" and not cfg.data.cache:
+            self.dataset = PatchDataset(LazyImages(paths, cfg.data.channels, min_size), min_size, cfg.run.seed)
         else:
             images = load_images(paths, cfg.data.channels, min_size)
             if cfg.data.mode == "noisy":
