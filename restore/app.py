@@ -45,7 +45,7 @@ from .estimate import estimate_sigma
 from .io import IMAGE_SUFFIXES, Image, ImageError, encode_image, read_image
 from .kernels import disk_kernel, gaussian_kernel, load_kernel, motion_kernel
 from .masks import load_mask
-from .methods import available_methods, load_method
+from .methods import available_methods, default_method, load_method
 from .metrics import LPIPSUnavailableError, lpips_distance, psnr, ssim
 from .pipeline import restore_image
 from .restorer import TASKS, Degradation, Restorer, Task
@@ -267,10 +267,10 @@ class Handlers:
         except ImageError as error:
             raise gr.Error(_safe_message(error, path, name)) from None
 
-    def restorer(self, task: Task, method: str | None) -> Restorer:
+    def restorer(self, task: Task, method: str | None, scale: int | None = None) -> Restorer:
         # Only listed names: load_method would also take a model file's path, which a client must not pass.
         choices = available_methods(task)
-        name = choices[0] if method in (None, "", DEFAULT) else method
+        name = default_method(task, scale) if method in (None, "", DEFAULT) else method
         if name not in choices:
             raise gr.Error(f"Unknown method {name!r} for {task}; choose one of {', '.join(choices)}.")
         try:
@@ -533,7 +533,7 @@ class Handlers:
         if s not in SCALES:
             raise gr.Error(f"Scale must be 2, 3 or 4, got {scale!r}.")
         image = self.read(image_file, scale=s)
-        restorer = self.restorer("upscale", method)
+        restorer = self.restorer("upscale", method, scale=s)
         reference = self._ground_truth(ground_truth)
         restored, used, seconds = self._restore(image, restorer, Degradation(scale=s), progress)
         return self._finish(image_file, image, restored, restorer, used, seconds, reference)
@@ -618,10 +618,10 @@ class Handlers:
             raise gr.Error(f"Unknown task {task!r}; choose one of {', '.join(TASKS)}.")
         if not files:
             raise gr.Error("Upload images or a zip of images first.")
-        restorer = self.restorer(task, method)
         s = int(scale) if str(scale).isdigit() else 0
         if task == "upscale" and s not in SCALES:
             raise gr.Error(f"Scale must be 2, 3 or 4, got {scale!r}.")
+        restorer = self.restorer(task, method, scale=s if task == "upscale" else None)
         for file in files:
             self._check_file(file, "a batch", (*KERNEL_SUFFIXES, ".zip"))
         base = Degradation(sigma=None if sigma_auto else float(sigma_255) / 255, scale=s if task == "upscale" else 1)

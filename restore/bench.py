@@ -199,8 +199,11 @@ def measure(restorer: Restorer, cases: list[Case], crop: int = 0, y_channel: boo
     return np.mean(scores_p), np.mean(scores_s), seconds / n, seconds / (pixels / 1e6), peak, n
 
 
-def _methods(task: str, peers: Path | None, sigma: int | None, gray: bool, skip: set[str]) -> list[Restorer]:
+def _methods(
+    task: str, peers: Path | None, sigma: int | None, gray: bool, skip: set[str], scale: int | None = None
+) -> list[Restorer]:
     methods = [load_method(task, name) for name in available_methods(task) if name not in skip]
+    methods = [m for m in methods if getattr(m, "scale", None) in (None, scale)]
     if peers and task == "denoise":
         kind = "gray" if gray else "color"
         for path in (peers / "dncnn" / f"DnCNN_{kind}_sigma{sigma}.npz", peers / "ffdnet" / f"FFDNet_{kind}.npz"):
@@ -248,7 +251,7 @@ def run_benchmark(
                 "upscale",
                 upscale_cases(data, scale, limit),
                 f"x{scale}",
-                _methods("upscale", None, None, False, skip),
+                _methods("upscale", None, None, False, skip, scale),
                 crop=scale,
                 y_channel=True,
             )

@@ -179,7 +179,8 @@ def _run_task(args: argparse.Namespace) -> int:
     if args.command == "inpaint" and not args.mask.exists():
         raise CLIError(f"{args.mask}: mask file or folder does not exist")
     try:
-        restorer = load_method(args.command, args.method, device=args.device)
+        scale = args.scale if args.command == "upscale" else None
+        restorer = load_method(args.command, args.method, device=args.device, scale=scale)
     except (ValueError, RuntimeError, OSError) as error:
         raise CLIError(str(error)) from None
     inputs = collect_inputs(args.inputs, exclude=args.output)

@@ -62,6 +62,7 @@ class ModelRestorer(Restorer):
         if self.device.type == "cpu":
             self.model = self.model.to(memory_format=torch.channels_last)
         self.task, self.name, self.channels = task, name, channels
+        self.scale = getattr(model, "scale", None)
         self.tile_size = 1024 if task == "inpaint" else 512
 
     def context(self, degradation: Degradation) -> int:
@@ -70,6 +71,8 @@ class ModelRestorer(Restorer):
         return 32
 
     def __call__(self, y: Tensor, degradation: Degradation) -> Tensor:
+        if self.task == "upscale" and self.scale != degradation.scale:
+            raise ValueError(f"{self.name} upscales x{self.scale}, not x{degradation.scale}; choose another method")
         in_channels = y.shape[1]
         if in_channels == 3 and self.channels == 1:
             ys = y.reshape(-1, 1, *y.shape[-2:])  # each colour channel as a gray image

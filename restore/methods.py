@@ -26,13 +26,17 @@ def available_methods(task: Task) -> list[str]:
     return [*shipped, *CLASSICAL[task]]
 
 
-def default_method(task: Task) -> str:
+def default_method(task: Task, scale: int | None = None) -> str:
+    """The shipped model for ``task`` (for upscaling, the one of this ``scale``), else the first classical method."""
+    if task == "upscale" and scale is not None:
+        shipped = [n for n, e in _shipped().items() if e.task == task and e.args.get("scale") == scale]
+        return shipped[0] if shipped else next(iter(CLASSICAL[task]))
     return available_methods(task)[0]
 
 
-def load_method(task: Task, name: str | None = None, *, device: str = "auto") -> Restorer:
+def load_method(task: Task, name: str | None = None, *, device: str = "auto", scale: int | None = None) -> Restorer:
     """Instantiate a method; raises ``ValueError`` with the valid choices for an unknown name."""
-    name = name or default_method(task)
+    name = name or default_method(task, scale)
     if name in CLASSICAL[task]:
         return CLASSICAL[task][name]()
     shipped = _shipped()

@@ -208,3 +208,17 @@ def test_paired_folders(data_dir, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="no degraded image named"):
         Trainer(tiny_config("upscale", data_dir, tmp_path / "r2", mode="paired", degraded_dir=str(tmp_path / "empty")))
+
+
+def test_gray_fraction_makes_gray_samples_with_shared_noise():
+    from restore.train.config import DataConfig
+
+    cfg = DataConfig(gray_fraction=1.0, sigma_min=20, sigma_max=20, noise="gaussian")
+    x = torch.rand(4, 3, 16, 16)
+    sample = synthesize("denoise", x, cfg, torch.Generator().manual_seed(0))
+    assert torch.allclose(sample.x[:, 0], sample.x[:, 2]) and torch.allclose(sample.y[:, 0], sample.y[:, 1])
+    noise = sample.y - sample.x
+    assert 0.06 < float(noise.std()) < 0.1
+    cfg.gray_fraction = 0.0
+    colour = synthesize("denoise", x, cfg, torch.Generator().manual_seed(0))
+    assert not torch.allclose(colour.y[:, 0] - colour.x[:, 0], colour.y[:, 1] - colour.x[:, 1])

@@ -30,6 +30,8 @@ class DataConfig:
     the ``train_dirs`` hold noisy images, or clean ones noised once with ``fixed_noise_sigma``
     (a fixed realisation, so the clean images are never seen). ``cache: false`` reads training
     images from disk for every patch instead of holding them in memory (large sets).
+    ``gray_fraction`` of a colour model's samples are gray photographs (same noise in every
+    channel), so one colour model serves gray images too.
     """
 
     train_dirs: list[str] = field(default_factory=list)

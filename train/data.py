@@ -176,13 +176,33 @@ def _uniform(n: int, low: float, high: float, g: torch.Generator) -> Tensor:
     return low + (high - low) * torch.rand(n, generator=g)
 
 
+def _with_gray_samples(x: Tensor, fraction: float, g: torch.Generator) -> tuple[Tensor, Tensor | None]:
+    """Turn a random ``fraction`` of a colour batch into gray images replicated over 3 channels.
+
+    A colour model then also learns gray photographs, whose noise is the same in every channel.
+    """
+    if fraction <= 0 or x.shape[1] != 3:
+        return x, None
+    gray = (torch.rand(x.shape[0], generator=g) < fraction).view(-1, 1, 1, 1)
+    luma = (x * torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    return torch.where(gray, luma.expand_as(x), x), gray
+
+
+def _share_noise(y: Tensor, z: Tensor, gray: Tensor | None) -> Tensor:
+    """For the gray samples, use the first channel's noise in every channel."""
+    if gray is None:
+        return y
+    return torch.where(gray, z + (y - z)[:, :1], y)
+
+
 def synthesize(task: Task, x: Tensor, cfg: DataConfig, g: torch.Generator) -> Sample:
     """Degrade a clean batch ``x`` for ``task`` with the core's operators and samplers."""
     n = x.shape[0]
+    x, gray = _with_gray_samples(x, cfg.gray_fraction, g)
     if task == "denoise":
         sigma = _uniform(n, cfg.sigma_min, cfg.sigma_max, g) / 255
         if cfg.noise == "gaussian":
-            y = GaussianNoise(sigma).sample(x, g)
+            y = _share_noise(GaussianNoise(sigma).sample(x, g), x, gray)
             return Sample(x, y, sigma)
         # Poisson-Gaussian: pick a gain so the signal-dependent part has a comparable strength;
         # the network is told the equivalent std at mid-grey.
@@ -190,13 +210,14 @@ def synthesize(task: Task, x: Tensor, cfg: DataConfig, g: torch.Generator) -> Sa
         use_pg = torch.rand(n, generator=g) < (1.0 if cfg.noise == "poisson-gaussian" else 0.3)
         gain = torch.where(use_pg, gain.clamp_min(1e-6), torch.full_like(gain, 1e-9))
         read = torch.where(use_pg, (sigma**2 - gain * 0.5).clamp_min(0).sqrt(), sigma)
-        y = PoissonGaussianNoise(gain, read).sample(x, g)
+        y = _share_noise(PoissonGaussianNoise(gain, read).sample(x, g), x, gray)
         return Sample(x, y, sigma)
     if task == "deblur":
         size = cfg.blur_kernel_size
         psf = torch.stack([sample_blur_kernel(size, g) for _ in range(n)]).float()
         sigma = _uniform(n, cfg.sigma_min, cfg.sigma_max, g) / 255
-        y = GaussianNoise(sigma).sample(Blur(psf, boundary="replicate").A(x), g)
+        z = Blur(psf, boundary="replicate").A(x)
+        y = _share_noise(GaussianNoise(sigma).sample(z, g), z, gray)
         return Sample(x, y, sigma, psf=psf)
     if task == "inpaint":
         h, w = x.shape[-2:]
