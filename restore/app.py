@@ -783,6 +783,9 @@ def _batch_methods(task: Task) -> list[tuple[str, str]]:
 
 def _method(task: str) -> gr.Dropdown:
     choices = available_methods(task)
+    if task == "upscale":  # shipped SR models are per scale: let the scale pick by default
+        options = [("default (the shipped model for this scale, else bicubic)", DEFAULT), *((m, m) for m in choices)]
+        return gr.Dropdown(options, value=DEFAULT, label="Method", elem_id=f"{task}-method")
     return gr.Dropdown(choices, value=choices[0], label="Method", elem_id=f"{task}-method")
 
 

@@ -242,9 +242,9 @@ def run_benchmark(
         bench("deblur", deblur_cases(data, limit), "1% noise", [*methods, best])
     if "inpaint" in tasks:
         for size in (256, 512):
-            bench(
-                "inpaint", inpaint_cases(data, size, limit), "thick masks", _methods("inpaint", None, None, False, skip)
-            )
+            has_masks = data is not None and (data / "inpaint" / "masks_irregular").is_dir()
+            setting = "irregular masks" if has_masks else "thick masks"
+            bench("inpaint", inpaint_cases(data, size, limit), setting, _methods("inpaint", None, None, False, skip))
     if "upscale" in tasks:
         for scale in (2, 3, 4):
             bench(

@@ -13,11 +13,12 @@ from .restorer import Restorer, Task
 
 
 def _shipped() -> dict:
+    """Shipped method names -> registry entries (a by-channels name stands for its gray model's entry)."""
     try:
-        from .pretrained import PRETRAINED
+        from .pretrained import BY_CHANNELS, PRETRAINED
     except ImportError:  # the learned half is optional for the core
         return {}
-    return PRETRAINED
+    return {**{name: PRETRAINED[pair[0]] for name, pair in BY_CHANNELS.items()}, **PRETRAINED}
 
 
 def available_methods(task: Task) -> list[str]:

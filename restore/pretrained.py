@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from torch import Tensor
+
 from .learned import ModelRestorer, load_model
-from .restorer import Task
+from .restorer import Degradation, Restorer, Task
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class PretrainedModel:
     summary: str = ""
 
 
+# Names that pick a shipped model by the image's channels: gray images -> first, colour -> second.
+BY_CHANNELS: dict[str, tuple[str, str]] = {
+    "restore-denoise": ("restore-denoise-gray", "restore-denoise-color"),
+}
+
 PRETRAINED: dict[str, PretrainedModel] = {
     "restore-denoise-gray": PretrainedModel(
         task="denoise",
@@ -35,14 +42,32 @@ PRETRAINED: dict[str, PretrainedModel] = {
         file="restore-denoise-gray.safetensors",
         sha256="c601dac65813cd50ce73daee98ee4a1a7701d3451df48867d1a7260a7b889682",
         card="restore-denoise-gray.md",
-        summary="blind Gaussian/Poisson-Gaussian denoiser, sigma 0-55; colour images channel by channel",
+        summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
+    ),
+    "restore-denoise-color": PretrainedModel(
+        task="denoise",
+        architecture="nafnet_denoiser_small",
+        args={"in_channels": 3},
+        file="restore-denoise-color.safetensors",
+        sha256="19ce8c986c7c397a8e57aff9d14036aed4039764c32d028b526d0151c06692f9",
+        card="restore-denoise-color.md",
+        summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
+    ),
+    "restore-denoise-gray-r2r": PretrainedModel(
+        task="denoise",
+        architecture="nafnet_denoiser_small",
+        args={"in_channels": 1},
+        file="restore-denoise-gray-r2r.safetensors",
+        sha256="e8b4106d6830bed4ab59a656d49b0becf5a812661e0b7d357005bd708e264160",
+        card="restore-denoise-gray-r2r.md",
+        summary="self-supervised (R2R) gray denoiser for sigma 25, trained from noisy images only",
     ),
     "restore-deblur": PretrainedModel(
         task="deblur",
         architecture="wiener_deconv",
         args={"in_channels": 3},
         file="restore-deblur.safetensors",
-        sha256="3e68afcdcf99b9ad3b2f2ac4f47ee858cbc0cf908c80e8951909c90cd070abbb",
+        sha256="5523f5c5890e20c65f1e30ec5dad2cfbb6d2fb9228f8fbbcb34da3309bd20723",
         card="restore-deblur.md",
         summary="Wiener deconvolution network (image + feature Wiener branches, U-Net refinement), 0.5-3% noise",
     ),
@@ -62,7 +87,28 @@ def weights_dir() -> Path:
     return Path(str(resources.files("restore.models") / "weights"))
 
 
-def load_pretrained_restorer(name: str, *, device: str = "auto") -> ModelRestorer:
+class ChannelDispatch(Restorer):
+    """A gray and a colour model behind one name: each image goes to the model for its channels."""
+
+    device_capable = True
+
+    def __init__(self, name: str, gray: ModelRestorer, colour: ModelRestorer):
+        self.name, self.task, self.gray, self.colour = name, gray.task, gray, colour
+        self.tile_size = gray.tile_size
+
+    def context(self, degradation: Degradation) -> int:
+        return max(self.gray.context(degradation), self.colour.context(degradation))
+
+    def __call__(self, y: Tensor, degradation: Degradation) -> Tensor:
+        return (self.gray if y.shape[1] == 1 else self.colour)(y, degradation)
+
+
+def load_pretrained_restorer(name: str, *, device: str = "auto") -> Restorer:
+    if name in BY_CHANNELS:
+        gray, colour = BY_CHANNELS[name]
+        return ChannelDispatch(
+            name, load_pretrained_restorer(gray, device=device), load_pretrained_restorer(colour, device=device)
+        )
     entry = PRETRAINED[name]
     path = weights_dir() / entry.file
     if not path.is_file():

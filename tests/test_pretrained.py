@@ -66,3 +66,17 @@ def test_corrupt_weights_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "weights_dir", lambda: tmp_path)
     with pytest.raises(RuntimeError, match="corrupt"):
         load_pretrained_restorer(name, device="cpu")
+
+
+def test_restore_denoise_picks_the_model_for_the_image_channels():
+    from restore.methods import default_method, load_method
+
+    assert default_method("denoise") == "restore-denoise"
+    restorer = load_method("denoise", device="cpu")
+    gray = clean_example("camera")
+    colour = clean_example("chelsea")
+    g = torch.Generator().manual_seed(1)
+    for x in (gray, colour):
+        y = x + 25 / 255 * torch.randn(x.shape, generator=g)
+        out = _run(restorer, y, Degradation(sigma=25 / 255))
+        assert out.shape == x.shape and float(psnr(out, x)[0]) > float(psnr(y.clamp(0, 1), x)[0]) + 6
