@@ -76,7 +76,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         architecture="sr_x4",
         args={"scale": 4},
         file="restore-upscale-x4.safetensors",
-        sha256="435e88d56a70c10d5cb246f332654186aa699f6986442393ed259d2efc26a412",
+        sha256="8ccfbd0870305a3909a922260d3f589f592b1438f9a7dedfd57d2ea0a709e02e",
         card="restore-upscale-x4.md",
         summary="x4 super-resolution (residual over bicubic, pixel shuffle)",
     ),
