@@ -3,25 +3,9 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-
-def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
-    """Pad the bottom and right of ``x`` so that H and W are multiples of ``multiple``.
-
-    Reflect padding where the image is large enough for it, replicate otherwise, so tiny
-    inputs still work. Crop the result back with ``out[..., :h, :w]``.
-
-    Shape:
-        ``(N, C, H, W) -> (N, C, ceil(H / m) * m, ceil(W / m) * m)``.
-    """
-    h, w = x.shape[-2:]
-    pad_h, pad_w = -h % multiple, -w % multiple
-    if pad_h == 0 and pad_w == 0:
-        return x
-    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-    return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+from restore.engine import pad_to_multiple  # noqa: F401 (re-exported for the architectures)
 
 
 def estimate_sigma(y: Tensor) -> Tensor:

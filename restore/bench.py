@@ -235,10 +235,9 @@ def run_benchmark(
         bench("denoise", denoise_cases(data, 25, False, limit), "sigma 25", _methods("denoise", peers, 25, False, skip))
     if "deblur" in tasks:
         methods = _methods("deblur", None, None, True, skip)
-        best = max(
-            (CLASSICAL["deblur"]["wiener"](nsr=n) for n in (1e-3, 3e-3, 1e-2, 3e-2)),
-            key=lambda r: measure(r, deblur_cases(data, 2)[next(iter(deblur_cases(data, 2)))])[0],
-        )
+        calibration = next(iter(deblur_cases(data, 2).values()))  # the NSR grid is tuned on 2 images
+        candidates = [CLASSICAL["deblur"]["wiener"](nsr=n) for n in (1e-3, 3e-3, 1e-2, 3e-2)]
+        best = max(candidates, key=lambda r: measure(r, calibration)[0])
         bench("deblur", deblur_cases(data, limit), "1% noise", [*methods, best])
     if "inpaint" in tasks:
         for size in (256, 512):

@@ -98,7 +98,8 @@ def _tiles(h: int, w: int, tile: int, overlap: int) -> Iterator[_Tile]:
             yield _Tile(top, left, min(tile, h), min(tile, w))
 
 
-def _pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
+def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
+    """Pad bottom/right (reflect, or replicate for tiny inputs) so H and W are multiples of ``multiple``."""
     h, w = x.shape[-2:]
     ph, pw = (-h) % multiple, (-w) % multiple
     if ph == 0 and pw == 0:
@@ -155,9 +156,9 @@ def run_restorer(
             masks = [degradation.mask[..., t.top : t.top + t.height, t.left : t.left + t.width] for t in batch]
             deg = Degradation(degradation.sigma, degradation.psf, torch.cat(masks), degradation.scale)
         th, tw = y.shape[-2:]
-        y = _pad_to_multiple(y, restorer.multiple)
+        y = pad_to_multiple(y, restorer.multiple)
         if deg.mask is not None:
-            deg = Degradation(deg.sigma, deg.psf, _pad_to_multiple(deg.mask, restorer.multiple), deg.scale)
+            deg = Degradation(deg.sigma, deg.psf, pad_to_multiple(deg.mask, restorer.multiple), deg.scale)
         y = y.to(device)
         if device.type == "cpu":
             y = y.contiguous(memory_format=torch.channels_last)

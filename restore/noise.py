@@ -14,14 +14,25 @@ import torch
 from torch import Tensor
 
 
-def _per_sample(level: float | Tensor, like: Tensor) -> Tensor | float:
-    if isinstance(level, Tensor) and level.dim() > 0:
-        return level.to(like.device, like.dtype).view(-1, *([1] * (like.dim() - 1)))
-    return level
+def per_sample(level: float | Tensor, like: Tensor) -> Tensor:
+    """A level as a tensor broadcastable to ``like`` (``(N,)`` levels become ``(N, 1, 1, 1)``)."""
+    level = torch.as_tensor(level, dtype=like.dtype, device=like.device)
+    return level.view(-1, *([1] * (like.dim() - 1))) if level.dim() > 0 else level
 
 
-def _randn(like: Tensor, generator: torch.Generator | None) -> Tensor:
+def randn(like: Tensor, generator: torch.Generator | None) -> Tensor:
     return torch.randn(like.shape, generator=generator, device=like.device, dtype=like.dtype)
+
+
+def standard_gamma(concentration: Tensor, generator: torch.Generator | None) -> Tensor:
+    """``Gamma(concentration, 1)`` samples; torch's sampler takes no generator, so seed a forked RNG from it."""
+    if generator is None:
+        return torch._standard_gamma(concentration)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    devices = [] if concentration.device.type == "cpu" else [concentration.device]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        return torch._standard_gamma(concentration)
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class GaussianNoise:
     sigma: float | Tensor
 
     def sample(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        return z + _per_sample(self.sigma, z) * _randn(z, generator)
+        return z + per_sample(self.sigma, z) * randn(z, generator)
 
 
 @dataclass(frozen=True)
@@ -41,7 +52,7 @@ class PoissonNoise:
     gain: float | Tensor
 
     def sample(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        gain = _per_sample(self.gain, z)
+        gain = per_sample(self.gain, z)
         return gain * torch.poisson((z / gain).clamp_min(0), generator=generator)
 
 
@@ -54,7 +65,7 @@ class PoissonGaussianNoise:
 
     def sample(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
         shot = PoissonNoise(self.gain).sample(z, generator)
-        return shot + _per_sample(self.sigma, z) * _randn(z, generator)
+        return shot + per_sample(self.sigma, z) * randn(z, generator)
 
 
 @dataclass(frozen=True)
@@ -64,17 +75,8 @@ class GammaNoise:
     looks: float | Tensor
 
     def sample(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        looks = _per_sample(self.looks, z)
-        shape = looks * torch.ones_like(z)
-        # torch's Gamma sampler takes no generator: draw through a seeded standard_gamma.
-        if generator is not None:
-            seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-            with torch.random.fork_rng(devices=[] if z.device.type == "cpu" else [z.device]):
-                torch.manual_seed(seed)
-                g = torch._standard_gamma(shape)
-        else:
-            g = torch._standard_gamma(shape)
-        return z * g / looks
+        looks = per_sample(self.looks, z)
+        return z * standard_gamma(looks * torch.ones_like(z), generator) / looks
 
 
 NoiseModel = GaussianNoise | PoissonNoise | PoissonGaussianNoise | GammaNoise

@@ -21,31 +21,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from restore.noise import GammaNoise, GaussianNoise, PoissonNoise
+from restore.noise import GammaNoise, GaussianNoise, PoissonNoise, per_sample, randn, standard_gamma
 from restore.operators import Operator
 
 Model = Callable[[Tensor], Tensor]
-
-
-def _per_sample(level: float | Tensor, like: Tensor) -> Tensor:
-    """A noise level as a tensor broadcastable to ``like`` (``(N,)`` levels become ``(N, 1, 1, 1)``)."""
-    level = torch.as_tensor(level, dtype=like.dtype, device=like.device)
-    return level.view(-1, *([1] * (like.dim() - 1))) if level.dim() > 0 else level
-
-
-def _randn(like: Tensor, generator: torch.Generator | None) -> Tensor:
-    return torch.randn(like.shape, generator=generator, device=like.device, dtype=like.dtype)
-
-
-def _standard_gamma(concentration: Tensor, generator: torch.Generator | None) -> Tensor:
-    """``Gamma(concentration, 1)`` samples; torch's sampler takes no generator, so seed a forked RNG from it."""
-    if generator is None:
-        return torch._standard_gamma(concentration)
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-    devices = [] if concentration.device.type == "cpu" else [concentration.device]
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        return torch._standard_gamma(concentration)
 
 
 def _measurement_loss(model: Model, y_in: Tensor, y_out: Tensor, operator: Operator | None) -> Tensor:
@@ -101,8 +80,8 @@ def r2r_loss(
         raise ValueError(f"alpha must be positive, got {alpha}")
     if isinstance(noise, (PoissonNoise, GammaNoise)):
         raise TypeError(f"R2R is for Gaussian noise; use gr2r_loss for {type(noise).__name__}")
-    s = _per_sample(noise.sigma if isinstance(noise, GaussianNoise) else noise, y)
-    z = _randn(y, generator)
+    s = per_sample(noise.sigma if isinstance(noise, GaussianNoise) else noise, y)
+    z = randn(y, generator)
     return _measurement_loss(model, y + alpha * s * z, y - (s / alpha) * z, operator)
 
 
@@ -139,18 +118,18 @@ def gr2r_pair(
     if not 0 < alpha < 1:
         raise ValueError(f"GR2R needs alpha in (0, 1), got {alpha}")
     if isinstance(noise_model, GaussianNoise):
-        s = _per_sample(noise_model.sigma, y)
-        y1 = y + math.sqrt(alpha / (1 - alpha)) * s * _randn(y, generator)
+        s = per_sample(noise_model.sigma, y)
+        y1 = y + math.sqrt(alpha / (1 - alpha)) * s * randn(y, generator)
     elif isinstance(noise_model, PoissonNoise):
-        gain = _per_sample(noise_model.gain, y)
+        gain = per_sample(noise_model.gain, y)
         counts = torch.round(y / gain).clamp_min(0)
         thinned = torch.binomial(counts, torch.full_like(counts, alpha), generator=generator)
         y1 = gain * (counts - thinned) / (1 - alpha)
         y = gain * counts
     elif isinstance(noise_model, GammaNoise):
-        looks = _per_sample(noise_model.looks, y) * torch.ones_like(y)
-        a = _standard_gamma(looks * alpha, generator)
-        b = _standard_gamma(looks * (1 - alpha), generator)
+        looks = per_sample(noise_model.looks, y) * torch.ones_like(y)
+        a = standard_gamma(looks * alpha, generator)
+        b = standard_gamma(looks * (1 - alpha), generator)
         y1 = y * (b / (a + b)) / (1 - alpha)
     else:
         raise TypeError(f"GR2R supports GaussianNoise, PoissonNoise and GammaNoise, got {type(noise_model).__name__}")
@@ -204,11 +183,11 @@ def gr2r_offset(y: Tensor, noise_model: NoiseModel, *, alpha: float) -> Tensor:
     ``mean(y^2) / ((l + 1) alpha)`` (``E y^2 = u^2 (1 + 1 / l)``).
     """
     if isinstance(noise_model, GaussianNoise):
-        return (_per_sample(noise_model.sigma, y) ** 2 * torch.ones_like(y)).mean() / alpha
+        return (per_sample(noise_model.sigma, y) ** 2 * torch.ones_like(y)).mean() / alpha
     if isinstance(noise_model, PoissonNoise):
-        return (_per_sample(noise_model.gain, y) * y).mean() / alpha
+        return (per_sample(noise_model.gain, y) * y).mean() / alpha
     if isinstance(noise_model, GammaNoise):
-        looks = _per_sample(noise_model.looks, y)
+        looks = per_sample(noise_model.looks, y)
         return (y.pow(2) / (looks + 1)).mean() / alpha
     raise TypeError(f"GR2R supports GaussianNoise, PoissonNoise and GammaNoise, got {type(noise_model).__name__}")
 
