@@ -19,9 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from restore.classical import opencv_inpaint
+from restore.solvers import pull_push_fill
+
 from .common import fft_dtype, pad_to_multiple
 
 OutActivation = Literal["sigmoid", "none"]
+HoleFill = Literal["zeros", "pull_push", "telea"]
 
 
 class FourierUnit(nn.Module):
@@ -323,6 +327,13 @@ class LamaGenerator(nn.Module):
     Big LaMa's ``add_out_act: sigmoid`` is ``out_activation="sigmoid"`` here; its mask channel
     is 1 in the holes, which is the ``1 - mask`` channel built in :meth:`forward`.
 
+    ``hole_fill="telea"`` (our lite preset) or ``"pull_push"`` depart from LaMa to learn faster on
+    little compute: the holes are first filled by a classical method (OpenCV's Telea, on the CPU
+    and without gradient, or the smooth :func:`restore.solvers.pull_push_fill`, in torch), the
+    network sees that filled image instead of zeros, and its head, initialised to zero, predicts
+    a correction added to the fill. An untrained network is then already a classical inpainter,
+    and training only has to learn what the classical fill lacks.
+
     Args:
         in_channels: image channels + 1 (the mask channel).
         base_channels: channels after the stem (LaMa's ``ngf``).
@@ -331,7 +342,9 @@ class LamaGenerator(nn.Module):
         ratio: global channel fraction in the bottleneck (LaMa's ``ratio_gin = ratio_gout``).
         enable_lfu: local Fourier units in the bottleneck's spectral transforms.
         max_channels: cap on the channel count (LaMa's ``max_features``).
-        out_activation: ``"sigmoid"`` (outputs in [0, 1]) or ``"none"``.
+        out_activation: ``"sigmoid"`` (outputs in [0, 1]) or ``"none"``; must be ``"none"``
+            with a classical ``hole_fill``, whose output is the fill plus the head's correction.
+        hole_fill: what the network sees in the holes: ``"zeros"`` (LaMa), ``"telea"`` or ``"pull_push"``.
 
     Shape:
         ``y: (N, in_channels - 1, H, W)``, ``mask: (N, 1, H, W)`` (1 = known) ->
@@ -356,12 +369,18 @@ class LamaGenerator(nn.Module):
         enable_lfu: bool = False,
         max_channels: int = 1024,
         out_activation: OutActivation = "sigmoid",
+        hole_fill: HoleFill = "zeros",
     ):
         super().__init__()
         if in_channels < 2:
             raise ValueError("in_channels counts the image channels plus one mask channel")
         if out_activation not in ("sigmoid", "none"):
             raise ValueError(f"unknown out_activation {out_activation!r}")
+        if hole_fill not in ("zeros", "pull_push", "telea"):
+            raise ValueError(f"unknown hole_fill {hole_fill!r}")
+        if hole_fill != "zeros" and out_activation != "none":
+            raise ValueError(f'hole_fill="{hole_fill}" adds a correction to the fill: use out_activation="none"')
+        self.hole_fill = hole_fill
         self.image_channels = in_channels - 1
         self.multiple = 2**n_downsampling
         self.out_activation = out_activation
@@ -404,6 +423,17 @@ class LamaGenerator(nn.Module):
             for k in range(n_downsampling)
         )
         self.head = nn.Conv2d(base_channels, self.image_channels, kernel_size=7)
+        if hole_fill != "zeros":
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+    def _fill(self, y: Tensor, mask: Tensor) -> Tensor:
+        if self.hole_fill == "telea":
+            with torch.no_grad():
+                return opencv_inpaint(y, mask, "telea")
+        if self.hole_fill == "pull_push":
+            return pull_push_fill(y, mask)
+        return y * mask
 
     def forward(self, y: Tensor, mask: Tensor) -> Tensor:
         if y.shape[1] != self.image_channels or mask.shape != (y.shape[0], 1, *y.shape[-2:]):
@@ -413,7 +443,8 @@ class LamaGenerator(nn.Module):
             )
         h, w = y.shape[-2:]
         mask = mask.to(y.dtype)
-        x = pad_to_multiple(torch.cat([y * mask, 1 - mask], dim=1), self.multiple)
+        known = self._fill(y, mask)
+        x = pad_to_multiple(torch.cat([known, 1 - mask], dim=1), self.multiple)
         x_l, x_g = self.stem(F.pad(x, (3, 3, 3, 3), mode="reflect"), x.new_zeros(x.shape[0], 0, *x.shape[-2:]))
         for layer in self.down:
             x_l, x_g = layer(x_l, x_g)
@@ -425,6 +456,8 @@ class LamaGenerator(nn.Module):
         out = self.head(F.pad(z, (3, 3, 3, 3), mode="reflect"))[..., :h, :w]
         if self.out_activation == "sigmoid":
             out = torch.sigmoid(out)
+        if self.hole_fill != "zeros":
+            out = known + out
         return mask * y + (1 - mask) * out.to(y.dtype)
 
 
@@ -436,9 +469,11 @@ LAMA_LITE: dict = {
     "ratio": 0.75,
     "enable_lfu": False,
     "max_channels": 1024,
-    "out_activation": "sigmoid",
+    "out_activation": "none",
+    "hole_fill": "telea",
 }
-"""A LaMa small enough to train on a CPU: 32 base channels, bottleneck of 128 at 1/4 resolution."""
+"""A LaMa small enough to train on a CPU: 32 base channels, bottleneck of 128 at 1/4 resolution,
+refining OpenCV's Telea fill, so that training starts from a classical inpainter."""
 
 LAMA_BIG: dict = {
     "in_channels": 4,
@@ -449,6 +484,7 @@ LAMA_BIG: dict = {
     "enable_lfu": False,
     "max_channels": 1024,
     "out_activation": "sigmoid",
+    "hole_fill": "zeros",
 }
 """The published Big LaMa generator (``configs/training/big-lama.yaml``): ngf 64, 3 downsamplings,
 18 FFC blocks at ratio 0.75, no LFU, sigmoid output; about 51M parameters."""

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import resource
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,6 +116,58 @@ class FFDNetPeer(Restorer):
         return nn.functional.pixel_shuffle(self.net(torch.cat([down, level], 1)), 2)
 
 
+class _PassThrough:
+    """A ``cv2.dnn`` Python layer that returns its input unchanged.
+
+    OpenCV's TensorFlow importer drops ``DepthToSpace``'s block size (4.x: "blocksize is
+    required"; 5.0 never asks a Python layer for its output shape), so the dnn_superres graphs
+    cannot run their last layer. Registered under that op's name, this layer lets the graph run
+    up to the sub-pixel channels, and :class:`OpenCVSRPeer` does the depth-to-space itself.
+    """
+
+    def __init__(self, params, blobs):
+        pass
+
+    def getMemoryShapes(self, inputs):  # noqa: N802 (OpenCV's callback name)
+        return [list(inputs[0])]
+
+    def forward(self, inputs):
+        return [inputs[0]]
+
+
+@functools.cache
+def _register_pass_through() -> None:
+    cv2.dnn_registerLayer("DepthToSpace", _PassThrough)  # twice aborts the process
+
+
+class OpenCVSRPeer(Restorer):
+    """An OpenCV dnn_superres graph (FSRCNN or ESPCN ``.pb``), run as ``cv2.dnn_superres`` does.
+
+    The image goes to YCrCb; the network upscales Y (float, [0, 1]) and ends in a depth-to-space
+    (TensorFlow NHWC order, which for one channel is the pixel shuffle); Cr and Cb are
+    bicubic-upscaled; the result goes back to RGB.
+    """
+
+    task = "upscale"
+
+    def __init__(self, pb: Path, scale: int):
+        _register_pass_through()
+        self.net = cv2.dnn.readNetFromTensorflow(str(pb))
+        self.scale = scale
+        self.name = f"{pb.stem.split('_')[0]} (OpenCV)"
+
+    def __call__(self, y: Tensor, degradation: Degradation) -> Tensor:
+        s, out = self.scale, []
+        for img in y:
+            ycrcb = cv2.cvtColor(img.float().permute(1, 2, 0).cpu().numpy(), cv2.COLOR_RGB2YCrCb)
+            self.net.setInput(np.ascontiguousarray(ycrcb[None, None, :, :, 0]))
+            luma = nn.functional.pixel_shuffle(torch.from_numpy(self.net.forward().copy()), s)[0, 0].numpy()
+            chroma = cv2.resize(ycrcb[..., 1:], (luma.shape[1], luma.shape[0]), interpolation=cv2.INTER_CUBIC)
+            rgb = cv2.cvtColor(np.dstack([luma, chroma]), cv2.COLOR_YCrCb2RGB)
+            out.append(torch.from_numpy(rgb).permute(2, 0, 1).to(y))
+        return torch.stack(out).clamp(0, 1)
+
+
 def denoise_cases(root: Path | None, sigma: int, gray: bool, limit: int | None) -> dict[str, list[Case]]:
     sets = {"Set12": "denoise/Set12", "BSD68": "denoise/BSD68"} if gray else {"CBSD68": "denoise/CBSD68"}
     if root is None:
@@ -209,6 +263,11 @@ def _methods(
         for path in (peers / "dncnn" / f"DnCNN_{kind}_sigma{sigma}.npz", peers / "ffdnet" / f"FFDNet_{kind}.npz"):
             if path.exists():
                 methods.append(DnCNNPeer(path) if "DnCNN" in path.name else FFDNetPeer(path))
+    if peers and task == "upscale":
+        for net in ("FSRCNN", "ESPCN"):
+            path = peers / "opencv_dnn_superres" / f"{net}_x{scale}.pb"
+            if path.exists():
+                methods.append(OpenCVSRPeer(path, scale))
     return methods
 
 
@@ -250,7 +309,7 @@ def run_benchmark(
                 "upscale",
                 upscale_cases(data, scale, limit),
                 f"x{scale}",
-                _methods("upscale", None, None, False, skip, scale),
+                _methods("upscale", peers, None, False, skip, scale),
                 crop=scale,
                 y_channel=True,
             )
@@ -320,16 +379,28 @@ def _chart(rows: list[Row], path: Path) -> None:
     cv2.imwrite(str(path), img)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="restore bench", description=__doc__.split("\n\n")[0])
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(prog="restore bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="benchmark data root (default: the bundled examples)")
-    parser.add_argument("--peers", type=Path, help="folder of peer weights (DnCNN, FFDNet .npz)")
+    parser.add_argument(
+        "--peers", type=Path, help="folder of peer weights (DnCNN, FFDNet .npz; OpenCV FSRCNN/ESPCN .pb)"
+    )
     parser.add_argument("--tasks", default="denoise,deblur,inpaint,upscale")
     parser.add_argument("--limit", type=int, help="at most this many images per set (quick runs)")
     parser.add_argument("--skip", default="", help="comma-separated method names to leave out (e.g. bm3d)")
     parser.add_argument("--out", type=Path, default=Path("bench"))
-    args = parser.parse_args(argv)
-    torch.set_grad_enabled(False)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    for flag, folder in (("--data", args.data), ("--peers", args.peers)):
+        if folder is not None and not folder.is_dir():
+            print(f"restore bench: error: {flag} {folder}: not a folder", file=sys.stderr)
+            return 2
+    unknown = set(args.tasks.split(",")) - {"denoise", "deblur", "inpaint", "upscale"}
+    if unknown:
+        print(f"restore bench: error: unknown task(s) {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
 
     def log(row: Row) -> None:
         print(
@@ -338,12 +409,17 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    rows = run_benchmark(
-        args.data, args.peers, args.tasks.split(","), args.limit, set(filter(None, args.skip.split(","))), log
-    )
+    with torch.no_grad():
+        rows = run_benchmark(
+            args.data, args.peers, args.tasks.split(","), args.limit, set(filter(None, args.skip.split(","))), log
+        )
     write_outputs(rows, args.out)
     print(f"wrote {args.out}/results.md, results.csv and results.png")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -141,9 +141,7 @@ class OpenCVInpaintRestorer(Restorer):
     def __init__(self, method: str = "telea", radius: int = 5):
         if method not in ("telea", "ns"):
             raise ValueError(f"unknown OpenCV inpainting method {method!r}")
-        self.name = method
-        self.flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
-        self.radius = radius
+        self.name, self.radius = method, radius
 
     def context(self, degradation: Degradation) -> int:
         return 64
@@ -151,14 +149,23 @@ class OpenCVInpaintRestorer(Restorer):
     def __call__(self, y: Tensor, degradation: Degradation) -> Tensor:
         if degradation.mask is None:
             raise ValueError("inpainting needs a mask")
-        out = []
-        for img, known in zip(y, degradation.mask.expand(y.shape[0], -1, -1, -1), strict=True):
-            hole = (known[0] < 0.5).cpu().numpy().astype(np.uint8)
-            r = cv2.inpaint(_to_uint8(img), hole, self.radius, self.flag)
-            out.append(_from_array(r, y))
-        filled = torch.stack(out)
-        known = degradation.mask.to(y.device, y.dtype)
-        return known * y + (1 - known) * filled
+        return opencv_inpaint(y, degradation.mask, self.name, radius=self.radius)
+
+
+def opencv_inpaint(y: Tensor, mask: Tensor, method: str = "telea", *, radius: int = 5) -> Tensor:
+    """OpenCV's Telea or Navier-Stokes fill of ``y``'s holes (``mask`` 1 = known), at 8 bits.
+
+    Shape:
+        ``y: (N, C, H, W)`` with C = 1 or 3, ``mask: (N or 1, 1, H, W)`` -> ``(N, C, H, W)``;
+        known pixels are returned unchanged.
+    """
+    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+    out = []
+    for img, known in zip(y, mask.expand(y.shape[0], -1, -1, -1), strict=True):
+        hole = (known[0] < 0.5).cpu().numpy().astype(np.uint8)
+        out.append(_from_array(cv2.inpaint(_to_uint8(img), hole, radius, flag), y))
+    known = mask.to(y.device, y.dtype)
+    return known * y + (1 - known) * torch.stack(out)
 
 
 class ResizeRestorer(Restorer):

@@ -136,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (default: 7860 or the next free one)")
     p.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
 
+    p = sub.add_parser("bench", help="benchmark the methods against classical and published peers")
+    from .bench import build_parser as build_bench_parser
+
+    build_bench_parser(p)
+
     p = sub.add_parser("train", help="train a model from a YAML config (see train/configs)")
     from restore.train.__main__ import build_parser as build_train_parser
 
@@ -225,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import demo_command
 
             return demo_command(args)
+        if args.command == "bench":
+            from .bench import run as run_bench
+
+            return run_bench(args)
         if args.command == "train":
             from restore.train.__main__ import run as run_training
 

@@ -26,7 +26,7 @@ def demo_command(args: argparse.Namespace) -> int:
     }
     failed = 0
     for task, (degradation, sidecars) in jobs.items():
-        restorer = load_method(task, device=args.device)
+        restorer = load_method(task, device=args.device, scale=degradation.scale)
         out = args.output / task
         options = BatchOptions(output=out, overwrite=True, settings=settings, progress=not args.quiet, **sidecars)
         report = run_batch(collect_inputs([str(EXAMPLES / task)]), restorer, degradation, options)

@@ -1,6 +1,6 @@
-"""Classical non-blind deconvolution: Wiener filtering and Richardson-Lucy.
+"""Classical solvers: Wiener filtering and Richardson-Lucy deconvolution, pull-push hole filling.
 
-Both take the blurry image ``y`` (N, C, H, W) and the PSF used by
+The deconvolvers take the blurry image ``y`` (N, C, H, W) and the PSF used by
 :class:`restore.operators.Blur`, and work in float32 (float64 if given float64).
 """
 
@@ -130,3 +130,29 @@ def richardson_lucy(y: Tensor, psf: Tensor, *, iterations: int = 30, eps: float 
     for _ in range(iterations):
         x = x * blur.A_adjoint(y / blur.A(x).clamp_min(eps)) / norm
     return x
+
+
+def pull_push_fill(y: Tensor, mask: Tensor) -> Tensor:
+    """Fill the holes of ``y`` (``mask`` 1 = known) smoothly from the known pixels around them.
+
+    Pull-push (Gortler et al., "The Lumigraph", SIGGRAPH 1996): halve the known-weighted image
+    ``y * mask`` and the mask until one pixel is left, then, going back up, keep each level's
+    known part and take the missing fraction from the bilinearly upsampled coarser level,
+    ``fill_l = num_l + (1 - den_l) * up(fill_{l+1})``. Known pixels are returned unchanged; a
+    wholly unknown image becomes 0.5. Cost is linear in the pixels, at any size.
+
+    Shape:
+        ``y: (N, C, H, W)``, ``mask: (N, 1, H, W)`` -> ``(N, C, H, W)``.
+    """
+    mask = mask.to(y.dtype)
+    levels = [(y * mask, mask)]
+    while max(levels[-1][1].shape[-2:]) > 1:
+        num, den = levels[-1]
+        # ceil_mode divides edge windows by their in-bounds size, so den stays a known fraction
+        levels.append((F.avg_pool2d(num, 2, ceil_mode=True), F.avg_pool2d(den, 2, ceil_mode=True)))
+    num, den = levels.pop()
+    fill = torch.where(den > 0, num / den.clamp_min(1e-12), torch.full_like(num, 0.5))
+    for num, den in reversed(levels):
+        up = F.interpolate(fill, size=num.shape[-2:], mode="bilinear", align_corners=False)
+        fill = num + (1 - den) * up
+    return fill

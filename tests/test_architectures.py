@@ -21,8 +21,10 @@ from restore.models.sr import SuperResolutionNet
 from restore.models.wiener import WienerDeconvNet
 
 from restore import estimate
+from restore.classical import opencv_inpaint
 from restore.kernels import gaussian_kernel, motion_kernel
 from restore.operators import Blur
+from restore.solvers import pull_push_fill
 
 SIZES = [(37, 53), (31, 47), (64, 96)]
 
@@ -194,6 +196,20 @@ def test_lama_composites_known_pixels_and_fills_holes():
     assert torch.equal(x_hat[known], y[known])
     # the holes come from the network, not from the (zeroed) input
     assert (x_hat[~known] - y[~known]).abs().mean() > 1e-3
+
+
+@pytest.mark.parametrize("hole_fill", ["telea", "pull_push"])
+def test_untrained_lama_with_a_classical_fill_is_that_fill_and_learns_a_correction(hole_fill):
+    torch.manual_seed(0)
+    net = build_model("lama_lite", hole_fill=hole_fill).eval()
+    y, mask = _inputs(net, 40, 44)
+    fill = opencv_inpaint(y, mask, "telea") if hole_fill == "telea" else pull_push_fill(y, mask)
+    with torch.no_grad():
+        assert torch.allclose(net(y, mask), fill, atol=1e-6)
+        net.head.bias.fill_(0.1)
+        assert torch.allclose(net(y, mask), fill + 0.1 * (1 - mask), atol=1e-6)
+    with pytest.raises(ValueError, match="out_activation"):
+        LamaGenerator(hole_fill=hole_fill, out_activation="sigmoid")
 
 
 def test_lama_big_has_the_published_shape():

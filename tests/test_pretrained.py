@@ -5,9 +5,11 @@ training set, so they serve as held-out images. The floors are well below what t
 reach, but above what a broken or mismatched checkpoint would give.
 """
 
+import kornia
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from restore.classical import CLASSICAL
 from restore.engine import EngineSettings, run_restorer
@@ -26,7 +28,7 @@ def _run(restorer, y: torch.Tensor, degradation: Degradation) -> torch.Tensor:
     return torch.from_numpy(out).permute(2, 0, 1)[None]
 
 
-def _case(task: str):
+def _case(task: str, scale: int = 4):
     g = torch.Generator().manual_seed(0)
     x = clean_example("chelsea")
     if task == "denoise":
@@ -38,8 +40,8 @@ def _case(task: str):
     if task == "inpaint":
         mask = sample_mask(256, 256, "thick", g)
         return x, x * mask + (1 - mask), Degradation(mask=mask)
-    x = modcrop(x, 4)
-    return x, Downsample(4).A(x.double()).float().clamp(0, 1), Degradation(scale=4)
+    x = modcrop(x, scale)
+    return x, Downsample(scale).A(x.double()).float().clamp(0, 1), Degradation(scale=scale)
 
 
 BASELINE = {"denoise": "nlm", "deblur": "wiener", "inpaint": "telea", "upscale": "bicubic"}
@@ -49,7 +51,7 @@ BASELINE = {"denoise": "nlm", "deblur": "wiener", "inpaint": "telea", "upscale":
 def test_shipped_model_beats_the_classical_baseline_on_held_out_images(name):
     entry = PRETRAINED[name]
     restorer = load_pretrained_restorer(name, device="cpu")
-    x, y, degradation = _case(entry.task)
+    x, y, degradation = _case(entry.task, entry.args.get("scale", 4))
     learned = float(psnr(_run(restorer, y, degradation), x)[0])
     classical = float(psnr(_run(CLASSICAL[entry.task][BASELINE[entry.task]](), y, degradation), x)[0])
     assert np.isfinite(learned)
@@ -80,3 +82,17 @@ def test_restore_denoise_picks_the_model_for_the_image_channels():
         y = x + 25 / 255 * torch.randn(x.shape, generator=g)
         out = _run(restorer, y, Degradation(sigma=25 / 255))
         assert out.shape == x.shape and float(psnr(out, x)[0]) > float(psnr(y.clamp(0, 1), x)[0]) + 6
+
+
+@pytest.mark.parametrize("name", [n for n, e in sorted(PRETRAINED.items()) if e.task == "inpaint"])
+def test_inpainting_leaves_no_seam_at_the_hole_border_at_512px(name):
+    """Across the hole border the result is no rougher than the photograph itself is there."""
+    x = F.interpolate(clean_example("astronaut"), scale_factor=2, mode="bicubic").clamp(0, 1)
+    hole = 1 - sample_mask(512, 512, "thick", torch.Generator().manual_seed(3))
+    out = _run(load_pretrained_restorer(name, device="cpu"), x * (1 - hole), Degradation(mask=1 - hole))
+    border = (F.max_pool2d(hole, 3, 1, 1) + F.max_pool2d(-hole, 3, 1, 1)).bool()[:, 0]  # dilation - erosion
+
+    def roughness(image: torch.Tensor) -> float:
+        return float(kornia.filters.spatial_gradient(image).abs().sum(2).mean(1)[border].mean())
+
+    assert roughness(out) < 1.2 * roughness(x)

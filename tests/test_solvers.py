@@ -2,10 +2,11 @@ import torch
 
 from restore.classical import NonLocalMeansRestorer, RichardsonLucyRestorer, WienerRestorer
 from restore.kernels import gaussian_kernel, motion_kernel
+from restore.masks import sample_mask
 from restore.metrics import psnr
 from restore.operators import Blur
 from restore.restorer import Degradation
-from restore.solvers import wiener_deconvolve, wiener_filter_fft
+from restore.solvers import pull_push_fill, wiener_deconvolve, wiener_filter_fft
 
 from .conftest import clean_example
 
@@ -55,3 +56,18 @@ def test_wiener_with_mirror_boundary_does_not_ring_at_the_frame():
     err_mirror = (mirror - x)[frame].abs().mean()
     err_circular = (circular - x)[frame].abs().mean()
     assert err_mirror < 0.5 * err_circular
+
+
+def test_pull_push_fill_keeps_known_pixels_and_reproduces_smooth_images():
+    g = torch.Generator().manual_seed(0)
+    mask = sample_mask(128, 100, kind="thick", generator=g).float()
+    rows, cols = torch.meshgrid(torch.linspace(0, 1, 128), torch.linspace(0, 1, 100), indexing="ij")
+    constant = torch.full((1, 3, 128, 100), 0.3)
+    assert torch.allclose(pull_push_fill(constant, mask), constant, atol=1e-6)
+    ramp = (0.2 + 0.5 * cols + 0.2 * rows).expand(1, 3, 128, 100)
+    filled = pull_push_fill(ramp, mask)
+    assert torch.equal(filled * mask, ramp * mask)
+    hole = (1 - mask).bool().expand_as(ramp)
+    mean_fill = (ramp * mask).sum() / (3 * mask.sum())
+    assert (filled - ramp)[hole].abs().mean() < 0.6 * (mean_fill - ramp)[hole].abs().mean()
+    assert torch.allclose(pull_push_fill(ramp, torch.zeros_like(mask)), torch.full_like(ramp, 0.5))

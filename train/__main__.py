@@ -43,11 +43,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def finetune_overrides(config: Path, model: str) -> list[str]:
     """The fine-tuning preset: start from ``model`` at a tenth of the config's learning rate."""
-    from restore.pretrained import PRETRAINED, weights_dir
+    from .loop import model_file
 
-    path = weights_dir() / PRETRAINED[model].file if model in PRETRAINED else Path(model)
-    if not path.is_file():
-        raise ConfigError(f"--finetune {model}: neither a shipped model nor a file")
+    path = model_file(model)
     lr = load_config(config).optim.lr
     return [f"run.init_from={path}", f"optim.lr={lr / 10:g}", "optim.warmup_steps=20"]
 

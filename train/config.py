@@ -104,6 +104,9 @@ class RunConfig:
     val_every: int = 500
     checkpoint_every: int = 250
     init_from: str | None = None
+    # False: the checkpoint's own architecture, every tensor loaded. True: the config's model,
+    # loading only the tensors whose names and shapes match (e.g. an x4 SR body into an x2 net).
+    init_matching: bool = False
 
 
 @dataclass

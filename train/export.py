@@ -56,10 +56,19 @@ def model_card(weights: Path, cfg, state: dict, args: dict, log: Path) -> str:
         f"- Data: {', '.join(cfg.data.train_dirs)} ({cfg.data.mode}; {cfg.data.val_holdout} images held out for "
         "validation), random {0}x{0} patches, batch {1}".format(cfg.data.patch_size, cfg.data.batch_size),
         f"- Degradation: {_degradation(cfg)}",
+        *(
+            [
+                f"- Initialised from: `{Path(cfg.run.init_from).name}`"
+                + (" (tensors of matching name and shape)" if cfg.run.init_matching else "")
+            ]
+            if cfg.run.init_from
+            else []
+        ),
         f"- Losses: {', '.join(f'{k} x {v:g}' for k, v in terms.items())}",
         f"- Optimiser: AdamW lr {cfg.optim.lr:g}, warm-up {cfg.optim.warmup_steps} then cosine, "
         f"{state['step']} steps, gradient clip {cfg.optim.grad_clip:g}",
-        f"- Best validation PSNR on the held-out training images: {state['best_psnr']}"
+        "- Best validation PSNR on the held-out training images: "
+        + (f"{state['best_psnr']:.2f} dB" if state["best_psnr"] is not None else "not measured")
         + (
             f" (last: {float(last_val['val_psnr']):.2f} dB, SSIM {float(last_val['val_ssim']):.4f})" if last_val else ""
         ),

@@ -74,6 +74,26 @@ def lr_factor(step: int, warmup: int, total: int) -> float:
     return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def model_file(model: str) -> Path:
+    """A shipped model's weights file by name, or ``model`` itself as a path."""
+    from restore.pretrained import PRETRAINED, weights_dir
+
+    path = weights_dir() / PRETRAINED[model].file if model in PRETRAINED else Path(model)
+    if not path.is_file():
+        raise ConfigError(f"{model}: neither a shipped model nor a file")
+    return path
+
+
+def load_matching(model: nn.Module, source: dict[str, Tensor]) -> list[str]:
+    """Copy the tensors of ``source`` whose name and shape match ``model``'s; return their names."""
+    own = model.state_dict()
+    matching = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+    if not matching:
+        raise ConfigError("run.init_from shares no tensor of matching name and shape with the model")
+    model.load_state_dict(matching, strict=False)
+    return sorted(matching)
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
@@ -121,14 +141,17 @@ class Trainer:
             from restore.learned import load_model
 
             try:
-                init, meta = load_model(cfg.run.init_from)
+                init, meta = load_model(model_file(cfg.run.init_from))
             except ValueError as error:
                 raise ConfigError(str(error)) from None
             if meta["task"] != cfg.task:
                 raise ConfigError(f"run.init_from is a {meta['task']} model, but the task is {cfg.task}")
-            cfg.model.name, cfg.model.args = meta["architecture"], meta["args"]
+            if not cfg.run.init_matching:
+                cfg.model.name, cfg.model.args = meta["architecture"], meta["args"]
         self.model = build_model(cfg.model.name, **cfg.model.args).to(self.device)
-        if cfg.run.init_from:
+        if cfg.run.init_from and cfg.run.init_matching:
+            self.transferred = load_matching(self.model, init.state_dict())
+        elif cfg.run.init_from:
             self.model.load_state_dict(init.state_dict(), strict=True)
         if cfg.run.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
