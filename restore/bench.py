@@ -194,15 +194,19 @@ def deblur_cases(root: Path | None, limit: int | None) -> dict[str, list[Case]]:
 
         psfs = [motion_kernel(15, a) for a in (0, 45, 90, 135)]
     psfs = [k / k.sum() for k in psfs]
-    folder = root / "denoise" / "Set12" if root else EXAMPLES / "clean"
-    cases = []
-    for stem, x in _images(folder, limit):
-        x = x.mean(1, keepdim=True)
-        for i, psf in enumerate(psfs):
-            g = torch.Generator().manual_seed(i)
-            y = Blur(psf, boundary="replicate").A(x) + 0.01 * torch.randn(x.shape, generator=g, dtype=torch.float64)
-            cases.append(Case(f"{stem}_k{i + 1}", x, y, Degradation(sigma=0.01, psf=psf.float())))
-    return {"Set12 x Levin" if root else "examples": cases}
+    sets = {"Set12 x Levin": "denoise/Set12", "BSD68 x Levin": "denoise/BSD68"} if root else {"examples": None}
+    out = {}
+    for name, sub in sets.items():
+        cases = []
+        for stem, x in _images(root / sub if root else EXAMPLES / "clean", limit):
+            x = x.mean(1, keepdim=True)
+            for i, psf in enumerate(psfs):
+                g = torch.Generator().manual_seed(i)
+                noise = 0.01 * torch.randn(x.shape, generator=g, dtype=torch.float64)
+                y = Blur(psf, boundary="replicate").A(x) + noise
+                cases.append(Case(f"{stem}_k{i + 1}", x, y, Degradation(sigma=0.01, psf=psf.float())))
+        out[name] = cases
+    return out
 
 
 def inpaint_cases(root: Path | None, size: int, limit: int | None) -> dict[str, list[Case]]:
@@ -294,7 +298,7 @@ def run_benchmark(
         bench("denoise", denoise_cases(data, 25, False, limit), "sigma 25", _methods("denoise", peers, 25, False, skip))
     if "deblur" in tasks:
         methods = _methods("deblur", None, None, True, skip)
-        calibration = next(iter(deblur_cases(data, 2).values()))  # the NSR grid is tuned on 2 images
+        calibration = next(iter(deblur_cases(data, 2).values()))  # the NSR grid is tuned on 2 Set12 images
         candidates = [CLASSICAL["deblur"]["wiener"](nsr=n) for n in (1e-3, 3e-3, 1e-2, 3e-2)]
         best = max(candidates, key=lambda r: measure(r, calibration)[0])
         bench("deblur", deblur_cases(data, limit), "1% noise", [*methods, best])
