@@ -49,7 +49,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         architecture="nafnet_denoiser_small",
         args={"in_channels": 3},
         file="restore-denoise-color.safetensors",
-        sha256="19ce8c986c7c397a8e57aff9d14036aed4039764c32d028b526d0151c06692f9",
+        sha256="086659942c824625aa99961e50c498725e3c377a3351666a0840560bebe12a96",
         card="restore-denoise-color.md",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
