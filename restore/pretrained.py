@@ -40,7 +40,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1},
         file="restore-denoise-gray.safetensors",
-        sha256="c601dac65813cd50ce73daee98ee4a1a7701d3451df48867d1a7260a7b889682",
+        sha256="d333a032fc29beeb3f1a1c9d76df21ac014e3b5c6992fbf999e3e64bbca57e38",
         card="restore-denoise-gray.md",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
