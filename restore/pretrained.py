@@ -20,12 +20,12 @@ from .restorer import Degradation, Restorer, Task
 
 @dataclass(frozen=True)
 class PretrainedModel:
+    """A shipped model; its weights are ``<name>.safetensors`` and its card ``<name>.md``."""
+
     task: Task
     architecture: str
     args: dict = field(default_factory=dict)
-    file: str = ""
     sha256: str = ""
-    card: str = ""
     summary: str = ""
 
 
@@ -39,72 +39,56 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1},
-        file="restore-denoise-gray.safetensors",
         sha256="d333a032fc29beeb3f1a1c9d76df21ac014e3b5c6992fbf999e3e64bbca57e38",
-        card="restore-denoise-gray.md",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 3},
-        file="restore-denoise-color.safetensors",
         sha256="086659942c824625aa99961e50c498725e3c377a3351666a0840560bebe12a96",
-        card="restore-denoise-color.md",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-gray-r2r": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1},
-        file="restore-denoise-gray-r2r.safetensors",
         sha256="7762aca446de928689ccb030c7276f16907a2701a7fa5cc6f369ad68be3e918f",
-        card="restore-denoise-gray-r2r.md",
         summary="self-supervised (R2R) gray denoiser for sigma 25, trained from noisy images only",
     ),
     "restore-deblur": PretrainedModel(
         task="deblur",
         architecture="wiener_deconv",
         args={"in_channels": 3},
-        file="restore-deblur.safetensors",
         sha256="5523f5c5890e20c65f1e30ec5dad2cfbb6d2fb9228f8fbbcb34da3309bd20723",
-        card="restore-deblur.md",
         summary="Wiener deconvolution network (image + feature Wiener branches, U-Net refinement), 0.5-3% noise",
     ),
     "restore-inpaint": PretrainedModel(
         task="inpaint",
         architecture="lama_lite",
         args={"hole_fill": "telea"},
-        file="restore-inpaint.safetensors",
         sha256="3015d7b86ef8d4baf2dffe8c4eccb0dc9ca5436c962d49c692281f534148c9e7",
-        card="restore-inpaint.md",
         summary="LaMa-style FFC generator (lite) refining OpenCV Telea's fill; large masks",
     ),
     "restore-upscale-x2": PretrainedModel(
         task="upscale",
         architecture="sr_x2",
         args={"scale": 2},
-        file="restore-upscale-x2.safetensors",
         sha256="bcdd530cbb0b0647eb3a78279875e557cc2284949e5e9bcc2fd0c24751aa1dea",
-        card="restore-upscale-x2.md",
         summary="x2 super-resolution (residual over bicubic, pixel shuffle)",
     ),
     "restore-upscale-x3": PretrainedModel(
         task="upscale",
         architecture="sr_x3",
         args={"scale": 3},
-        file="restore-upscale-x3.safetensors",
         sha256="f98a69184301f5481c18cb08c7af6bd15edf4afe9875e52e190ab45664a4d265",
-        card="restore-upscale-x3.md",
         summary="x3 super-resolution (residual over bicubic, pixel shuffle)",
     ),
     "restore-upscale-x4": PretrainedModel(
         task="upscale",
         architecture="sr_x4",
         args={"scale": 4},
-        file="restore-upscale-x4.safetensors",
         sha256="7c698c9c175ff0706dc5d13b98c98058e70c6891818f0161309a58dfdb6767cf",
-        card="restore-upscale-x4.md",
         summary="x4 super-resolution (residual over bicubic, pixel shuffle)",
     ),
 }
@@ -112,6 +96,11 @@ PRETRAINED: dict[str, PretrainedModel] = {
 
 def weights_dir() -> Path:
     return Path(str(resources.files("restore.models") / "weights"))
+
+
+def weights_file(name: str) -> Path:
+    """Where the shipped model ``name``'s weights lie (its card is beside them, ``.md``)."""
+    return weights_dir() / f"{name}.safetensors"
 
 
 class ChannelDispatch(Restorer):
@@ -137,7 +126,7 @@ def load_pretrained_restorer(name: str, *, device: str = "auto") -> Restorer:
             name, load_pretrained_restorer(gray, device=device), load_pretrained_restorer(colour, device=device)
         )
     entry = PRETRAINED[name]
-    path = weights_dir() / entry.file
+    path = weights_file(name)
     if not path.is_file():
         raise RuntimeError(f"weights of {name!r} are missing: {path}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -58,13 +58,20 @@ def test_shipped_model_beats_the_classical_baseline_on_held_out_images(name):
     assert learned > classical + 0.3, (learned, classical)
 
 
+def test_every_shipped_model_has_its_card_with_its_hash_beside_the_weights():
+    from restore.pretrained import weights_file
+
+    for name, entry in PRETRAINED.items():
+        card = weights_file(name).with_suffix(".md").read_text()
+        assert card.startswith(f"# {name}\n") and entry.sha256 in card
+
+
 def test_corrupt_weights_are_refused(tmp_path, monkeypatch):
     name = sorted(PRETRAINED)[0]
-    entry = PRETRAINED[name]
     from restore import pretrained
 
-    fake = tmp_path / entry.file
-    fake.write_bytes((pretrained.weights_dir() / entry.file).read_bytes()[:-8] + b"\0" * 8)
+    fake = tmp_path / pretrained.weights_file(name).name
+    fake.write_bytes(pretrained.weights_file(name).read_bytes()[:-8] + b"\0" * 8)
     monkeypatch.setattr(pretrained, "weights_dir", lambda: tmp_path)
     with pytest.raises(RuntimeError, match="corrupt"):
         load_pretrained_restorer(name, device="cpu")

@@ -76,9 +76,9 @@ def lr_factor(step: int, warmup: int, total: int) -> float:
 
 def model_file(model: str) -> Path:
     """A shipped model's weights file by name, or ``model`` itself as a path."""
-    from restore.pretrained import PRETRAINED, weights_dir
+    from restore.pretrained import PRETRAINED, weights_file
 
-    path = weights_dir() / PRETRAINED[model].file if model in PRETRAINED else Path(model)
+    path = weights_file(model) if model in PRETRAINED else Path(model)
     if not path.is_file():
         raise ConfigError(f"{model}: neither a shipped model nor a file")
     return path
@@ -149,10 +149,12 @@ class Trainer:
             if not cfg.run.init_matching:
                 cfg.model.name, cfg.model.args = meta["architecture"], meta["args"]
         self.model = build_model(cfg.model.name, **cfg.model.args).to(self.device)
+        self.transferred: list[str] = []  # the init_from tensors loaded
         if cfg.run.init_from and cfg.run.init_matching:
             self.transferred = load_matching(self.model, init.state_dict())
         elif cfg.run.init_from:
             self.model.load_state_dict(init.state_dict(), strict=True)
+            self.transferred = sorted(init.state_dict())
         if cfg.run.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
