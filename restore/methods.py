@@ -12,25 +12,28 @@ from .classical import CLASSICAL
 from .restorer import Restorer, Task
 
 
-def _shipped() -> dict:
-    """Shipped method names -> registry entries (a by-channels name stands for its gray model's entry)."""
+def _shipped() -> dict[str, tuple[Task, int | None]]:
+    """Shipped method names -> their task and upscaling factor, each task's default first."""
     try:
-        from .pretrained import BY_CHANNELS, PRETRAINED
+        from .pretrained import BY_CHANNELS, PLUG_AND_PLAY, PRETRAINED
     except ImportError:  # the learned half is optional for the core
         return {}
-    return {**{name: PRETRAINED[pair[0]] for name, pair in BY_CHANNELS.items()}, **PRETRAINED}
+    models = {name: (entry.task, entry.args.get("scale")) for name, entry in PRETRAINED.items()}
+    by_channels = {name: models[pair[0]] for name, pair in BY_CHANNELS.items()}
+    plug_and_play = {name: ("deblur", None) for name in PLUG_AND_PLAY}
+    return {**by_channels, **plug_and_play, **models}
 
 
 def available_methods(task: Task) -> list[str]:
     """Method names for ``task``, the default first."""
-    shipped = [name for name, entry in _shipped().items() if entry.task == task]
+    shipped = [name for name, (t, _) in _shipped().items() if t == task]
     return [*shipped, *CLASSICAL[task]]
 
 
 def default_method(task: Task, scale: int | None = None) -> str:
     """The shipped model for ``task`` (for upscaling, the one of this ``scale``), else the first classical method."""
     if task == "upscale" and scale is not None:
-        shipped = [n for n, e in _shipped().items() if e.task == task and e.args.get("scale") == scale]
+        shipped = [n for n, (t, s) in _shipped().items() if t == task and s == scale]
         return shipped[0] if shipped else next(iter(CLASSICAL[task]))
     return available_methods(task)[0]
 
@@ -42,8 +45,8 @@ def load_method(task: Task, name: str | None = None, *, device: str = "auto", sc
         return CLASSICAL[task][name]()
     shipped = _shipped()
     if name in shipped:
-        if shipped[name].task != task:
-            raise ValueError(f"model {name!r} is for {shipped[name].task}, not {task}")
+        if shipped[name][0] != task:
+            raise ValueError(f"model {name!r} is for {shipped[name][0]}, not {task}")
         from .pretrained import load_pretrained_restorer
 
         return load_pretrained_restorer(name, device=device)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from torch import Tensor
 
+from .classical import PlugAndPlayRestorer
 from .learned import ModelRestorer, load_model
 from .restorer import Degradation, Restorer, Task
 
@@ -34,12 +35,17 @@ BY_CHANNELS: dict[str, tuple[str, str]] = {
     "restore-denoise": ("restore-denoise-gray", "restore-denoise-color"),
 }
 
+# Names that deblur by plug-and-play (restore.classical.PlugAndPlayRestorer) with a shipped denoiser.
+PLUG_AND_PLAY: dict[str, str] = {
+    "restore-deblur-pnp": "restore-denoise",
+}
+
 PRETRAINED: dict[str, PretrainedModel] = {
     "restore-denoise-gray": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1},
-        sha256="d333a032fc29beeb3f1a1c9d76df21ac014e3b5c6992fbf999e3e64bbca57e38",
+        sha256="e578d69716928ebdb750eead55a1cbd147d901cf4096de4b4c9295604ba08461",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
@@ -53,7 +59,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1},
-        sha256="7762aca446de928689ccb030c7276f16907a2701a7fa5cc6f369ad68be3e918f",
+        sha256="fc7af06b7e213501eddc0b5fadd8a8278f76d806e57d763aea64775c5d0b6ed6",
         summary="self-supervised (R2R) gray denoiser for sigma 25, trained from noisy images only",
     ),
     "restore-deblur": PretrainedModel(
@@ -120,6 +126,8 @@ class ChannelDispatch(Restorer):
 
 
 def load_pretrained_restorer(name: str, *, device: str = "auto") -> Restorer:
+    if name in PLUG_AND_PLAY:
+        return PlugAndPlayRestorer(load_pretrained_restorer(PLUG_AND_PLAY[name], device=device))
     if name in BY_CHANNELS:
         gray, colour = BY_CHANNELS[name]
         return ChannelDispatch(

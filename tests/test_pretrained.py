@@ -17,7 +17,7 @@ from restore.kernels import motion_kernel
 from restore.masks import sample_mask
 from restore.metrics import psnr
 from restore.operators import Blur, Downsample, modcrop
-from restore.pretrained import PRETRAINED, load_pretrained_restorer
+from restore.pretrained import PLUG_AND_PLAY, PRETRAINED, load_pretrained_restorer
 from restore.restorer import Degradation
 
 from .conftest import clean_example
@@ -28,9 +28,10 @@ def _run(restorer, y: torch.Tensor, degradation: Degradation) -> torch.Tensor:
     return torch.from_numpy(out).permute(2, 0, 1)[None]
 
 
-def _case(task: str, scale: int = 4):
+def _case(task: str, scale: int = 4, *, gray: bool = False):
     g = torch.Generator().manual_seed(0)
     x = clean_example("chelsea")
+    x = x.mean(dim=1, keepdim=True) if gray else x
     if task == "denoise":
         return x, x + 25 / 255 * torch.randn(x.shape, generator=g), Degradation(sigma=25 / 255)
     if task == "deblur":
@@ -58,12 +59,22 @@ def test_shipped_model_beats_the_classical_baseline_on_held_out_images(name):
     assert learned > classical + 0.3, (learned, classical)
 
 
+def test_plug_and_play_deblurring_with_the_shipped_denoiser_beats_the_wiener_network_on_gray_images():
+    x, y, degradation = _case("deblur", gray=True)
+    pnp = float(psnr(_run(load_pretrained_restorer("restore-deblur-pnp", device="cpu"), y, degradation), x)[0])
+    net = float(psnr(_run(load_pretrained_restorer("restore-deblur", device="cpu"), y, degradation), x)[0])
+    assert pnp > net + 0.3, (pnp, net)
+
+
 def test_every_shipped_model_has_its_card_with_its_hash_beside_the_weights():
     from restore.pretrained import weights_file
 
     for name, entry in PRETRAINED.items():
         card = weights_file(name).with_suffix(".md").read_text()
         assert card.startswith(f"# {name}\n") and entry.sha256 in card
+    for name, denoiser in PLUG_AND_PLAY.items():
+        card = weights_file(name).with_suffix(".md").read_text()
+        assert card.startswith(f"# {name}\n") and f"`{denoiser}`" in card
 
 
 def test_corrupt_weights_are_refused(tmp_path, monkeypatch):

@@ -1,3 +1,5 @@
+import kornia
+import pytest
 import torch
 
 from restore.classical import NonLocalMeansRestorer, RichardsonLucyRestorer, WienerRestorer
@@ -6,7 +8,7 @@ from restore.masks import sample_mask
 from restore.metrics import psnr
 from restore.operators import Blur
 from restore.restorer import Degradation
-from restore.solvers import pull_push_fill, wiener_deconvolve, wiener_filter_fft
+from restore.solvers import hqs_deconvolve, pull_push_fill, wiener_deconvolve, wiener_filter_fft
 
 from .conftest import clean_example
 
@@ -18,6 +20,31 @@ def test_wiener_inverts_noise_free_circular_blur():
     y = Blur(psf).A(x)
     x_hat = wiener_filter_fft(y, psf, 0.0)
     assert ((x_hat - x).norm() / x.norm()) < 1e-8
+
+
+def test_wiener_with_a_prior_is_the_proximal_step_of_the_blur():
+    # x = argmin ||k * x - y||^2 + nsr ||x - z||^2  <=>  A^T (A x - y) + nsr (x - z) = 0
+    g = torch.Generator().manual_seed(1)
+    y, z = torch.rand(2, 1, 2, 36, 44, generator=g, dtype=torch.float64)
+    blur, nsr = Blur(motion_kernel(9, 30)), 0.05
+    x = wiener_filter_fft(y, blur.psf, nsr, prior=z)
+    assert (blur.A_adjoint(blur.A(x) - y) + nsr * (x - z)).abs().max() < 1e-10
+    assert (x - wiener_filter_fft(y, blur.psf, nsr)).abs().max() > 1e-2
+
+
+def test_hqs_calls_the_denoiser_at_falling_levels_and_returns_the_input_size():
+    x, y, psf = _blurred_noisy("chelsea", sigma=0.02)
+    levels = []
+
+    def smooth(v, level):
+        levels.append(level)
+        return kornia.filters.gaussian_blur2d(v, (5, 5), (0.7, 0.7), border_type="reflect")
+
+    x_hat = hqs_deconvolve(y, psf, 0.02, smooth, iterations=5, first_level=0.2)
+    assert x_hat.shape == y.shape
+    assert levels[0] == pytest.approx(0.2) and levels[-1] == pytest.approx(0.02)
+    assert all(a > b for a, b in zip(levels, levels[1:], strict=False))
+    assert psnr(x_hat.clamp(0, 1), x) > psnr(wiener_deconvolve(y, psf, nsr=0.05).clamp(0, 1), x)
 
 
 def _blurred_noisy(name="coffee", psf=None, sigma=0.01, seed=0):
