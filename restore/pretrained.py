@@ -52,7 +52,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 3},
-        sha256="086659942c824625aa99961e50c498725e3c377a3351666a0840560bebe12a96",
+        sha256="4352d4d2bd7e616aba8842bb405b38f018f147107c4431b361ef737c2139791e",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-gray-r2r": PretrainedModel(
