@@ -78,17 +78,17 @@ class PlugAndPlayRestorer(Restorer):
     """Deblurring by :func:`restore.solvers.hqs_deconvolve` with any denoising restorer as the prior.
 
     The denoiser's level starts at ``max(first_level, 2 sigma)``: on held-out training images
-    with sampled camera-shake kernels, 4 iterations from 10/255 beat DPIR's 8 from 49/255 by
-    1.2 dB with the shipped small denoiser, which smooths the structured Wiener artefacts of
+    with sampled camera-shake kernels (``scripts/tune_pnp.py``), 4 iterations from 10/255 beat
+    DPIR's 8 from 49/255 by 1.3 dB with the shipped small denoiser, which smooths the structured Wiener artefacts of
     the early iterations less well than DPIR's DRUNet.
     """
 
     task = "deblur"
 
-    def __init__(self, denoiser: Restorer, *, iterations: int = 4, first_level: float = 10 / 255):
+    def __init__(self, denoiser: Restorer, *, iterations: int = 4, first_level: float = 10 / 255, weight: float = 0.23):
         if denoiser.task != "denoise":
             raise ValueError(f"{denoiser.name} is a {denoiser.task} method, not a denoiser")
-        self.denoiser, self.iterations, self.first_level = denoiser, iterations, first_level
+        self.denoiser, self.iterations, self.first_level, self.weight = denoiser, iterations, first_level, weight
         self.name = f"pnp({denoiser.name})"
         self.device_capable = denoiser.device_capable
 
@@ -105,6 +105,7 @@ class PlugAndPlayRestorer(Restorer):
             lambda x, level: self.denoiser(x, Degradation(sigma=level)),
             iterations=self.iterations,
             first_level=max(self.first_level, 2 * sigma),
+            weight=self.weight,
         )
         return out.clamp(0, 1)
 

@@ -173,7 +173,6 @@ def hqs_deconvolve(
     iterations: int = 8,
     first_level: float = 49 / 255,
     weight: float = 0.23,
-    init: Tensor | None = None,
 ) -> Tensor:
     """Plug-and-play deconvolution: half-quadratic splitting with a denoiser as the prior.
 
@@ -194,7 +193,7 @@ def hqs_deconvolve(
     y_ext = taper_extend(y, psf, pad)
     sigma = max(float(sigma), 1e-3)
     levels = torch.logspace(math.log10(max(first_level, sigma)), math.log10(sigma), iterations).tolist()
-    z = y_ext if init is None else taper_extend(init, psf, pad)
+    z = y_ext
     for level in levels:
         x = wiener_filter_fft(y_ext, psf, weight * sigma**2 / level**2, prior=z)
         z = denoise(x, level)

@@ -1,0 +1,89 @@
+"""Plug-and-play deblurring on held-out training images: the grid behind ``restore-deblur-pnp``'s settings.
+
+Takes the images that training holds out for validation (never the benchmark sets), 160 px crops,
+blurs each with 3 camera-shake kernels from :func:`restore.kernels.sample_camera_shake` (seeded)
+plus Gaussian noise, and prints mean PSNR for the Wiener filter, the Wiener network
+(``restore-deblur``) and :class:`restore.classical.PlugAndPlayRestorer` around ``restore-denoise``
+for each setting of the grid.
+
+Usage:
+    python scripts/tune_pnp.py [--data ../shared/traindata/Train400] [--noise 2.55] [--images 4]
+        [--iterations 3 4 6] [--first 10 15 20] [--weight 0.23 0.4] [--ensemble 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from pathlib import Path
+
+import torch
+from restore.train.data import split_holdout
+
+from restore.classical import PlugAndPlayRestorer, WienerRestorer
+from restore.io import array_to_tensor, read_image
+from restore.kernels import sample_camera_shake
+from restore.metrics import psnr
+from restore.operators import Blur
+from restore.pretrained import load_pretrained_restorer
+from restore.restorer import Degradation, Restorer
+
+
+class GeometricEnsemble(Restorer):
+    """The mean of ``restorer`` over the first ``n`` of the 8 rotations and flips, each undone."""
+
+    task = "denoise"
+
+    def __init__(self, restorer: Restorer, n: int):
+        self.restorer, self.n, self.name = restorer, n, f"{restorer.name} x{n}"
+
+    def __call__(self, y: torch.Tensor, degradation: Degradation) -> torch.Tensor:
+        total = torch.zeros_like(y)
+        for k in range(self.n):
+            t = torch.rot90(y, k % 4, (-2, -1))
+            t = t.flip(-1) if k >= 4 else t
+            out = self.restorer(t, degradation)
+            out = out.flip(-1) if k >= 4 else out
+            total += torch.rot90(out, -(k % 4), (-2, -1))
+        return total / self.n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/traindata/Train400"))
+    parser.add_argument("--noise", type=float, default=2.55, help="noise sigma on the 0-255 scale")
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--iterations", type=int, nargs="+", default=[4])
+    parser.add_argument("--first", type=float, nargs="+", default=[10.0], help="first denoiser level, 0-255")
+    parser.add_argument("--weight", type=float, nargs="+", default=[0.23])
+    parser.add_argument("--ensemble", type=int, default=1, help="geometric self-ensemble of the denoiser, 1-8")
+    args = parser.parse_args()
+
+    paths = sorted(p for p in args.data.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))
+    _, held_out = split_holdout(paths, 8)
+    g = torch.Generator().manual_seed(123)
+    kernels = [(k / k.sum()).double() for k in (sample_camera_shake(25, g) for _ in range(3))]
+    sigma = args.noise / 255
+    cases = []
+    for path in held_out[: args.images]:
+        x = array_to_tensor(read_image(path).pixels).double()[..., :160, :160]
+        for i, k in enumerate(kernels):
+            noise = sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(i), dtype=torch.float64)
+            y = (Blur(k, boundary="replicate").A(x) + noise).float()
+            cases.append((x.float(), y, Degradation(sigma=sigma, psf=k.float())))
+
+    def score(restorer: Restorer) -> float:
+        with torch.inference_mode():
+            return sum(float(psnr(restorer(y, d).clamp(0, 1), x)[0]) for x, y, d in cases) / len(cases)
+
+    print(f"{len(cases)} cases from {args.data}, noise {args.noise}/255")
+    network = load_pretrained_restorer("restore-deblur")
+    print(f"wiener {score(WienerRestorer()):.2f} dB, restore-deblur {score(network):.2f} dB")
+    denoiser = GeometricEnsemble(load_pretrained_restorer("restore-denoise"), args.ensemble)
+    for iterations, first, weight in itertools.product(args.iterations, args.first, args.weight):
+        pnp = PlugAndPlayRestorer(denoiser, iterations=iterations, first_level=first / 255, weight=weight)
+        print(f"pnp iterations {iterations}, first level {first:g}, weight {weight:g}: {score(pnp):.2f} dB")
+
+
+if __name__ == "__main__":
+    main()
