@@ -17,6 +17,7 @@ from torch import nn
 from .denoiser import NAFNET_DENOISER, NAFNET_DENOISER_SMALL, NAFNetDenoiser
 from .ffc import LAMA_BIG, LAMA_LITE, LamaGenerator
 from .sr import SuperResolutionNet
+from .unrolled import HQS_UNROLLED, UnrolledHQS
 from .wiener import WIENER_DECONV, WienerDeconvNet
 
 _SR = {"in_channels": 3, "channels": 48, "n_blocks": 6}
@@ -25,6 +26,7 @@ ARCHITECTURES: dict[str, tuple[type[nn.Module], dict[str, Any]]] = {
     "lama_lite": (LamaGenerator, LAMA_LITE),
     "lama_big": (LamaGenerator, LAMA_BIG),
     "wiener_deconv": (WienerDeconvNet, WIENER_DECONV),
+    "hqs_unrolled": (UnrolledHQS, HQS_UNROLLED),
     "nafnet_denoiser_small": (NAFNetDenoiser, NAFNET_DENOISER_SMALL),
     "nafnet_denoiser": (NAFNetDenoiser, NAFNET_DENOISER),
     "sr_x2": (SuperResolutionNet, {"scale": 2, **_SR}),

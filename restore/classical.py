@@ -102,7 +102,7 @@ class PlugAndPlayRestorer(Restorer):
             y,
             psf,
             sigma,
-            lambda x, level: self.denoiser(x, Degradation(sigma=level)),
+            lambda x, level: self.denoiser(x, Degradation(sigma=float(level.max()))),
             iterations=self.iterations,
             first_level=max(self.first_level, 2 * sigma),
             weight=self.weight,

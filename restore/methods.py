@@ -15,13 +15,14 @@ from .restorer import Restorer, Task
 def _shipped() -> dict[str, tuple[Task, int | None]]:
     """Shipped method names -> their task and upscaling factor, each task's default first."""
     try:
-        from .pretrained import BY_CHANNELS, PLUG_AND_PLAY, PRETRAINED
+        from .pretrained import BY_CHANNELS, DEFAULTS, PLUG_AND_PLAY, PRETRAINED
     except ImportError:  # the learned half is optional for the core
         return {}
     models = {name: (entry.task, entry.args.get("scale")) for name, entry in PRETRAINED.items()}
     by_channels = {name: models[pair[0]] for name, pair in BY_CHANNELS.items()}
     plug_and_play = {name: ("deblur", None) for name in PLUG_AND_PLAY}
-    return {**by_channels, **plug_and_play, **models}
+    shipped = {**by_channels, **plug_and_play, **models}
+    return dict(sorted(shipped.items(), key=lambda item: item[0] not in DEFAULTS.values()))
 
 
 def available_methods(task: Task) -> list[str]:

@@ -33,11 +33,19 @@ class PretrainedModel:
 # Names that pick a shipped model by the image's channels: gray images -> first, colour -> second.
 BY_CHANNELS: dict[str, tuple[str, str]] = {
     "restore-denoise": ("restore-denoise-gray", "restore-denoise-color"),
+    "restore-deblur-hqs": ("restore-deblur-hqs-gray", "restore-deblur-hqs-color"),
 }
 
 # Names that deblur by plug-and-play (restore.classical.PlugAndPlayRestorer) with a shipped denoiser.
 PLUG_AND_PLAY: dict[str, str] = {
     "restore-deblur-pnp": "restore-denoise",
+}
+
+# Each task's default method, listed first by restore.methods (upscaling picks by scale instead).
+DEFAULTS: dict[Task, str] = {
+    "denoise": "restore-denoise",
+    "deblur": "restore-deblur-hqs",
+    "inpaint": "restore-inpaint",
 }
 
 PRETRAINED: dict[str, PretrainedModel] = {
@@ -68,6 +76,20 @@ PRETRAINED: dict[str, PretrainedModel] = {
         args={"in_channels": 3},
         sha256="5523f5c5890e20c65f1e30ec5dad2cfbb6d2fb9228f8fbbcb34da3309bd20723",
         summary="Wiener deconvolution network (image + feature Wiener branches, U-Net refinement), 0.5-3% noise",
+    ),
+    "restore-deblur-hqs-gray": PretrainedModel(
+        task="deblur",
+        architecture="hqs_unrolled",
+        args={"in_channels": 1, "iterations": 4},
+        sha256="c202cd3c78ac1d869dd2537754a0d941940e3c1afb03351d0600e396ef6bcd18",
+        summary="gray deblurring: 4 plug-and-play HQS steps around a denoiser trained end to end, 0.5-3% noise",
+    ),
+    "restore-deblur-hqs-color": PretrainedModel(
+        task="deblur",
+        architecture="hqs_unrolled",
+        args={"in_channels": 3, "iterations": 4},
+        sha256="bd46e7e5755fedde733ae9b64f4fd22260d3a59c6d3d7e0880d4a97bdfc9a6ad",
+        summary="colour deblurring: 4 plug-and-play HQS steps around a denoiser trained end to end, 0.5-3% noise",
     ),
     "restore-inpaint": PretrainedModel(
         task="inpaint",

@@ -6,23 +6,28 @@ plus Gaussian noise, and prints mean PSNR for the Wiener filter, the Wiener netw
 (``restore-deblur``) and :class:`restore.classical.PlugAndPlayRestorer` around ``restore-denoise``
 for each setting of the grid.
 
+With ``--data`` naming several folders, the held-out images are those a training config over
+the same folders holds out (``data.val_holdout: 8``); ``--gray`` converts them to luma, and
+``--models`` scores further deblurring models (shipped names or exported ``.safetensors``).
+
 Usage:
     python scripts/tune_pnp.py [--data ../shared/traindata/Train400] [--noise 2.55] [--images 4]
         [--iterations 3 4 6] [--first 10 15 20] [--weight 0.23 0.4] [--ensemble 1]
+        [--gray] [--models runs/restore-deblur-hqs.safetensors]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-from pathlib import Path
 
 import torch
-from restore.train.data import split_holdout
+from restore.train.data import list_images, split_holdout
 
 from restore.classical import PlugAndPlayRestorer, WienerRestorer
 from restore.io import array_to_tensor, read_image
 from restore.kernels import sample_camera_shake
+from restore.methods import load_method
 from restore.metrics import psnr
 from restore.operators import Blur
 from restore.pretrained import load_pretrained_restorer
@@ -50,23 +55,26 @@ class GeometricEnsemble(Restorer):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/traindata/Train400"))
+    parser.add_argument("--data", nargs="+", default=["../shared/traindata/Train400"])
     parser.add_argument("--noise", type=float, default=2.55, help="noise sigma on the 0-255 scale")
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--iterations", type=int, nargs="+", default=[4])
     parser.add_argument("--first", type=float, nargs="+", default=[10.0], help="first denoiser level, 0-255")
     parser.add_argument("--weight", type=float, nargs="+", default=[0.23])
     parser.add_argument("--ensemble", type=int, default=1, help="geometric self-ensemble of the denoiser, 1-8")
+    parser.add_argument("--gray", action="store_true", help="convert the held-out images to gray")
+    parser.add_argument("--models", nargs="*", default=[], help="more deblurring models to score")
     args = parser.parse_args()
 
-    paths = sorted(p for p in args.data.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))
-    _, held_out = split_holdout(paths, 8)
+    _, held_out = split_holdout(list_images(args.data), 8)
     g = torch.Generator().manual_seed(123)
     kernels = [(k / k.sum()).double() for k in (sample_camera_shake(25, g) for _ in range(3))]
     sigma = args.noise / 255
     cases = []
     for path in held_out[: args.images]:
         x = array_to_tensor(read_image(path).pixels).double()[..., :160, :160]
+        if args.gray and x.shape[1] == 3:
+            x = (x * torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype).view(1, 3, 1, 1)).sum(1, keepdim=True)
         for i, k in enumerate(kernels):
             noise = sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(i), dtype=torch.float64)
             y = (Blur(k, boundary="replicate").A(x) + noise).float()
@@ -79,6 +87,8 @@ def main() -> None:
     print(f"{len(cases)} cases from {args.data}, noise {args.noise}/255")
     network = load_pretrained_restorer("restore-deblur")
     print(f"wiener {score(WienerRestorer()):.2f} dB, restore-deblur {score(network):.2f} dB")
+    for name in args.models:
+        print(f"{name} {score(load_method('deblur', name)):.2f} dB")
     denoiser = GeometricEnsemble(load_pretrained_restorer("restore-denoise"), args.ensemble)
     for iterations, first, weight in itertools.product(args.iterations, args.first, args.weight):
         pnp = PlugAndPlayRestorer(denoiser, iterations=iterations, first_level=first / 255, weight=weight)

@@ -18,13 +18,14 @@ from restore.models.ffc import (
 )
 from restore.models.registry import ARCHITECTURES, build_model, model_spec
 from restore.models.sr import SuperResolutionNet
+from restore.models.unrolled import UnrolledHQS
 from restore.models.wiener import WienerDeconvNet
 
 from restore import estimate
 from restore.classical import opencv_inpaint
 from restore.kernels import gaussian_kernel, motion_kernel
 from restore.operators import Blur
-from restore.solvers import pull_push_fill
+from restore.solvers import hqs_deconvolve, pull_push_fill
 
 SIZES = [(37, 53), (31, 47), (64, 96)]
 
@@ -46,6 +47,9 @@ def _inputs(model: torch.nn.Module, h: int, w: int, *, batch: int = 2, seed: int
     if isinstance(model, WienerDeconvNet):
         y = torch.rand(batch, model.in_channels, h, w, generator=g)
         return y, gaussian_kernel(1.5).float(), torch.full((batch,), 0.02)
+    if isinstance(model, UnrolledHQS):
+        y = torch.rand(batch, model.in_channels, h, w, generator=g)
+        return y, motion_kernel(9, 30.0).float(), torch.tensor([0.01, 0.03][:batch])
     if isinstance(model, NAFNetDenoiser):
         y = torch.rand(batch, model.in_channels, h, w, generator=g)
         return y, torch.tensor([0.05, 0.1][:batch])
@@ -289,6 +293,23 @@ def test_wiener_accepts_per_image_psfs_up_to_the_image_size():
 
 
 # --- denoiser -----------------------------------------------------------------------------------
+
+
+def test_unrolled_hqs_starts_as_plug_and_play_with_its_denoiser():
+    torch.manual_seed(0)
+    net = UnrolledHQS(iterations=3, width=8, enc_blocks=(1,), middle_blocks=1, dec_blocks=(1,)).eval()
+    y, psf, sigma = torch.rand(2, 1, 40, 44), motion_kernel(9, 30.0).float(), torch.tensor([0.01, 0.03])
+    levels = []
+
+    def denoiser(x, level):
+        levels.append(level)
+        return net.denoiser(x, level)
+
+    with torch.no_grad():
+        expected = hqs_deconvolve(y, psf, sigma, denoiser, iterations=3, first_level=torch.tensor([10 / 255, 0.06]))
+        assert torch.allclose(net(y, psf, sigma), expected, atol=1e-6)
+    assert torch.allclose(levels[0], torch.tensor([10 / 255, 0.06])) and torch.allclose(levels[-1], sigma)
+    torch.testing.assert_close(net.log_weights.exp(), torch.full((3,), 0.23))
 
 
 def test_denoiser_noise_level_is_an_input():

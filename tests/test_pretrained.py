@@ -66,6 +66,14 @@ def test_plug_and_play_deblurring_with_the_shipped_denoiser_beats_the_wiener_net
     assert pnp > net + 0.3, (pnp, net)
 
 
+def test_end_to_end_training_lifts_the_unrolled_deblurrer_above_its_plug_and_play_start():
+    # restore-deblur-hqs-gray began as restore-deblur-pnp's iteration around the gray denoiser
+    x, y, degradation = _case("deblur", gray=True)
+    hqs = float(psnr(_run(load_pretrained_restorer("restore-deblur-hqs", device="cpu"), y, degradation), x)[0])
+    pnp = float(psnr(_run(load_pretrained_restorer("restore-deblur-pnp", device="cpu"), y, degradation), x)[0])
+    assert hqs > pnp + 0.1, (hqs, pnp)
+
+
 def test_every_shipped_model_has_its_card_with_its_hash_beside_the_weights():
     from restore.pretrained import weights_file
 
@@ -88,7 +96,7 @@ def test_corrupt_weights_are_refused(tmp_path, monkeypatch):
         load_pretrained_restorer(name, device="cpu")
 
 
-def test_restore_denoise_picks_the_model_for_the_image_channels():
+def test_the_default_denoiser_picks_the_model_for_the_image_channels():
     from restore.methods import default_method, load_method
 
     assert default_method("denoise") == "restore-denoise"
@@ -100,6 +108,29 @@ def test_restore_denoise_picks_the_model_for_the_image_channels():
         y = x + 25 / 255 * torch.randn(x.shape, generator=g)
         out = _run(restorer, y, Degradation(sigma=25 / 255))
         assert out.shape == x.shape and float(psnr(out, x)[0]) > float(psnr(y.clamp(0, 1), x)[0]) + 6
+
+
+def test_the_default_deblurrer_picks_the_model_for_the_image_channels(monkeypatch):
+    from restore.methods import default_method, load_method
+
+    assert default_method("deblur") == "restore-deblur-hqs"
+    restorer = load_method("deblur", device="cpu")
+    seen = []
+    for model in (restorer.gray, restorer.colour):
+        monkeypatch.setattr(model, "model", _recording(model.model, seen))
+    for gray in (True, False):
+        x, y, degradation = _case("deblur", gray=gray)
+        out = _run(restorer, y, degradation)
+        assert out.shape == x.shape and float(psnr(out, x)[0]) > float(psnr(y.clamp(0, 1), x)[0]) + 3
+    assert seen[0] == 1 and seen[-1] == 3 and set(seen) == {1, 3}
+
+
+def _recording(model, seen: list):
+    def forward(y, *args):
+        seen.append(y.shape[1])
+        return model(y, *args)
+
+    return forward
 
 
 @pytest.mark.parametrize("name", [n for n, e in sorted(PRETRAINED.items()) if e.task == "inpaint"])

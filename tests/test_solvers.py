@@ -37,7 +37,7 @@ def test_hqs_calls_the_denoiser_at_falling_levels_and_returns_the_input_size():
     levels = []
 
     def smooth(v, level):
-        levels.append(level)
+        levels.append(float(level.max()))
         return kornia.filters.gaussian_blur2d(v, (5, 5), (0.7, 0.7), border_type="reflect")
 
     x_hat = hqs_deconvolve(y, psf, 0.02, smooth, iterations=5, first_level=0.2)

@@ -139,6 +139,22 @@ def test_init_matching_moves_an_x2_body_into_an_x3_model(data_dir, tmp_path):
     assert trainer.fit(progress=False, max_steps=2).step == 2
 
 
+def test_init_matching_puts_a_denoiser_inside_the_unrolled_deblurrer(data_dir, tmp_path):
+    base = tiny_config("denoise", data_dir, tmp_path / "denoiser", channels=1)
+    base.model.args, base.optim.steps = {**TINY["denoise"][1], "in_channels": 1}, 2
+    Trainer(base).fit(progress=False)
+    export_run(tmp_path / "denoiser", tmp_path / "denoiser.safetensors")
+    cfg = tiny_config("deblur", data_dir, tmp_path / "hqs", channels=1)
+    cfg.model.name, cfg.model.args = "hqs_unrolled", {**TINY["denoise"][1], "in_channels": 1, "iterations": 2}
+    cfg.run.init_from, cfg.run.init_matching = str(tmp_path / "denoiser.safetensors"), True
+    trainer = Trainer(cfg)
+    source = load_file(tmp_path / "denoiser.safetensors")
+    target = trainer.model.state_dict()
+    assert sorted(set(target) - set(trainer.transferred)) == ["log_weights"]
+    assert all(torch.equal(target[k], source[k.removeprefix("denoiser.")]) for k in trainer.transferred)
+    assert trainer.fit(progress=False, max_steps=2).step == 2
+
+
 def test_adversarial_inpainting_step_and_uncached_data(data_dir, tmp_path):
     cfg = tiny_config("inpaint", data_dir, tmp_path / "gan", cache=False)
     cfg.loss.adversarial, cfg.loss.feature_matching, cfg.loss.r1 = 0.1, 1.0, 1.0

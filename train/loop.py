@@ -85,9 +85,14 @@ def model_file(model: str) -> Path:
 
 
 def load_matching(model: nn.Module, source: dict[str, Tensor]) -> list[str]:
-    """Copy the tensors of ``source`` whose name and shape match ``model``'s; return their names."""
+    """Copy the tensors of ``source`` whose name (or name under a submodule) and shape match ``model``'s."""
     own = model.state_dict()
-    matching = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+    matching = {}
+    for key, value in source.items():
+        # the name itself, or the same name under one submodule (a denoiser inside an unrolled solver)
+        names = [key] if key in own else [name for name in own if name.endswith(f".{key}")]
+        if len(names) == 1 and own[names[0]].shape == value.shape:
+            matching[names[0]] = value
     if not matching:
         raise ConfigError("run.init_from shares no tensor of matching name and shape with the model")
     model.load_state_dict(matching, strict=False)
@@ -144,7 +149,7 @@ class Trainer:
                 init, meta = load_model(model_file(cfg.run.init_from))
             except ValueError as error:
                 raise ConfigError(str(error)) from None
-            if meta["task"] != cfg.task:
+            if meta["task"] != cfg.task and not cfg.run.init_matching:
                 raise ConfigError(f"run.init_from is a {meta['task']} model, but the task is {cfg.task}")
             if not cfg.run.init_matching:
                 cfg.model.name, cfg.model.args = meta["architecture"], meta["args"]
