@@ -66,15 +66,13 @@ class UnrolledHQS(nn.Module):
         self.log_weights = nn.Parameter(torch.full((iterations,), math.log(weight)))
 
     def forward(self, y: Tensor, psf: Tensor, sigma: float | Tensor | None = None) -> Tensor:
-        level = noise_level(sigma, y).float()
-        first = (2 * level).clamp_min(self.first_level)
         x_hat = hqs_deconvolve(
             y,
             psf,
-            level,
+            noise_level(sigma, y),
             self.denoiser,
             iterations=self.iterations,
-            first_level=first,
+            first_level=self.first_level,
             weight=self.log_weights.exp(),
         )
         return x_hat.to(y.dtype)

@@ -77,7 +77,7 @@ class RichardsonLucyRestorer(Restorer):
 class PlugAndPlayRestorer(Restorer):
     """Deblurring by :func:`restore.solvers.hqs_deconvolve` with any denoising restorer as the prior.
 
-    The denoiser's level starts at ``max(first_level, 2 sigma)``: on held-out training images
+    The denoiser's level starts at ``max(first_level, 2 sigma)``. On held-out training images
     with sampled camera-shake kernels (``scripts/tune_pnp.py``), 4 iterations from 10/255 beat
     DPIR's 8 from 49/255 by 1.3 dB with the shipped small denoiser, which smooths the structured Wiener artefacts of
     the early iterations less well than DPIR's DRUNet.
@@ -104,7 +104,7 @@ class PlugAndPlayRestorer(Restorer):
             sigma,
             lambda x, level: self.denoiser(x, Degradation(sigma=float(level.max()))),
             iterations=self.iterations,
-            first_level=max(self.first_level, 2 * sigma),
+            first_level=self.first_level,
             weight=self.weight,
         )
         return out.clamp(0, 1)

@@ -170,21 +170,21 @@ def hqs_deconvolve(
     denoise: Callable[[Tensor, Tensor], Tensor],
     *,
     iterations: int = 8,
-    first_level: float | Tensor = 49 / 255,
+    first_level: float = 49 / 255,
     weight: float | Tensor = 0.23,
 ) -> Tensor:
     """Plug-and-play deconvolution: half-quadratic splitting with a denoiser as the prior.
 
     Alternates ``x = argmin ||k * x - y||^2 + alpha_i ||x - z||^2`` (the closed-form
     :func:`wiener_filter_fft` with a prior) and ``z = denoise(x, s_i)``, the denoiser's level
-    ``s_i`` falling geometrically from ``first_level`` to the noise level ``sigma`` and
-    ``alpha_i = weight_i * sigma^2 / s_i^2`` (Zhang et al., "Plug-and-Play Image Restoration with
-    Deep Denoiser Prior", TPAMI 2021; their 8 iterations, 49/255 and 0.23). The image is
+    ``s_i`` falling geometrically from ``max(first_level, 2 sigma)`` to the noise level ``sigma``
+    and ``alpha_i = weight_i * sigma^2 / s_i^2`` (Zhang et al., "Plug-and-Play Image Restoration
+    with Deep Denoiser Prior", TPAMI 2021; their 8 iterations, 49/255 and 0.23). The image is
     extended by :func:`taper_extend` so the circular model fits a real photograph.
 
-    ``sigma`` and ``first_level`` are scalars or per-image ``(N,)`` tensors; ``weight`` is a
-    scalar or one per iteration (learnable in :class:`restore.models.unrolled.UnrolledHQS`).
-    ``denoise`` receives the image and the ``(N,)`` levels.
+    ``sigma`` is a scalar or a per-image ``(N,)`` tensor; ``weight`` is a scalar or one per
+    iteration (learnable in :class:`restore.models.unrolled.UnrolledHQS`). ``denoise`` receives
+    the image and the ``(N,)`` levels.
 
     Shape:
         ``y: (N, C, H, W)``, ``psf: (kh, kw)`` or ``(N, kh, kw)`` -> ``(N, C, H, W)``.
@@ -194,12 +194,8 @@ def hqs_deconvolve(
     n, (h, w) = y.shape[0], y.shape[-2:]
     pad = min(max(psf.shape[-2:]), h - 1, w - 1)
     y_ext = taper_extend(y, psf, pad)
-
-    def per_image(value: float | Tensor) -> Tensor:
-        return torch.as_tensor(value, dtype=torch.float32, device=y.device).reshape(-1).expand(n)
-
-    sigma_n = per_image(sigma).clamp_min(1e-3)
-    first = torch.maximum(per_image(first_level), sigma_n)
+    sigma_n = torch.as_tensor(sigma, dtype=torch.float32, device=y.device).reshape(-1).expand(n).clamp_min(1e-3)
+    first = (2 * sigma_n).clamp_min(first_level)
     t = torch.linspace(0, 1, iterations, device=y.device)[:, None]
     levels = first ** (1 - t) * sigma_n**t  # (iterations, N), geometric from first to sigma
     weights = torch.as_tensor(weight, dtype=torch.float32, device=y.device).reshape(-1).expand(iterations)

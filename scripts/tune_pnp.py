@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import itertools
 
+import kornia
 import torch
 from restore.train.data import list_images, split_holdout
 
@@ -74,7 +75,7 @@ def main() -> None:
     for path in held_out[: args.images]:
         x = array_to_tensor(read_image(path).pixels).double()[..., :160, :160]
         if args.gray and x.shape[1] == 3:
-            x = (x * torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype).view(1, 3, 1, 1)).sum(1, keepdim=True)
+            x = kornia.color.rgb_to_grayscale(x)
         for i, k in enumerate(kernels):
             noise = sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(i), dtype=torch.float64)
             y = (Blur(k, boundary="replicate").A(x) + noise).float()

@@ -66,6 +66,21 @@ def test_plug_and_play_deblurring_with_the_shipped_denoiser_beats_the_wiener_net
     assert pnp > net + 0.3, (pnp, net)
 
 
+def test_the_untrained_unrolled_deblurrer_around_the_shipped_denoiser_is_plug_and_play():
+    from restore.models.registry import build_model
+    from restore.train.loop import load_matching
+
+    from restore.learned import ModelRestorer
+
+    x, y, degradation = _case("deblur", gray=True)
+    denoiser = load_pretrained_restorer("restore-denoise-gray", device="cpu").model
+    unrolled = build_model("hqs_unrolled", in_channels=1, iterations=4)
+    load_matching(unrolled, denoiser.state_dict())
+    untrained = ModelRestorer(unrolled, "deblur", "untrained", device="cpu", channels=1)
+    pnp = _run(load_pretrained_restorer("restore-deblur-pnp", device="cpu"), y, degradation)
+    assert (_run(untrained, y, degradation) - pnp).abs().max() < 1e-4
+
+
 def test_end_to_end_training_lifts_the_unrolled_deblurrer_above_its_plug_and_play_start():
     # restore-deblur-hqs-gray began as restore-deblur-pnp's iteration around the gray denoiser
     x, y, degradation = _case("deblur", gray=True)
