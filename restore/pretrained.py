@@ -80,9 +80,9 @@ PRETRAINED: dict[str, PretrainedModel] = {
     "restore-deblur-hqs-gray": PretrainedModel(
         task="deblur",
         architecture="hqs_unrolled",
-        args={"in_channels": 1, "iterations": 4},
-        sha256="c202cd3c78ac1d869dd2537754a0d941940e3c1afb03351d0600e396ef6bcd18",
-        summary="gray deblurring: 4 plug-and-play HQS steps around a denoiser trained end to end, 0.5-3% noise",
+        args={"in_channels": 1, "iterations": 6},
+        sha256="c6ab3d8c33f7153479233a8a7549b14579efa4de98500d5b3cb2e2eb31b3c15c",
+        summary="gray deblurring: 6 plug-and-play HQS steps around a denoiser trained end to end, 0.5-3% noise",
     ),
     "restore-deblur-hqs-color": PretrainedModel(
         task="deblur",

@@ -151,7 +151,8 @@ def _cast(value: Any, hint: Any, key: str) -> Any:
             value = yaml.safe_load(value)
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
-        return dict(value)
+        # a free-form mapping has no field types: ``--set model.args.iterations=6`` means the number
+        return {k: yaml.safe_load(v) if isinstance(v, str) else v for k, v in value.items()}
     if hint is bool:
         if isinstance(value, bool):
             return value
