@@ -196,8 +196,11 @@ def test_config_errors_are_clear(tmp_path, data_dir):
     (tmp_path / "c.yaml").write_text("task: denoise\noptim: {steps: 10}\n")
     cfg = load_config(tmp_path / "c.yaml", ["optim.lr=5e-4", "data.channels=1", "run.channels_last=false"])
     assert cfg.optim.lr == 5e-4 and cfg.data.channels == 1 and cfg.run.channels_last is False
-    cfg = load_config(tmp_path / "c.yaml", ["model.args.iterations=6", "model.args.enc_blocks=[1, 2]"])
-    assert cfg.model.args == {"iterations": 6, "enc_blocks": [1, 2]}
+    (tmp_path / "m.yaml").write_text("model: {args: {norm: 'off'}}\n")
+    cfg = load_config(tmp_path / "m.yaml", ["model.args.iterations=6", "model.args.enc_blocks=[1, 2]"])
+    assert cfg.model.args == {"norm": "off", "iterations": 6, "enc_blocks": [1, 2]}
+    with pytest.raises(ConfigError, match="model.args.x=.1, 2.: not a YAML value"):
+        load_config(None, ["model.args.x=[1, 2"])
     with pytest.raises(ConfigError, match="data folder .*missing does not exist"):
         Trainer(tiny_config("denoise", tmp_path / "missing", tmp_path / "r"))
     (tmp_path / "empty").mkdir()

@@ -151,8 +151,7 @@ def _cast(value: Any, hint: Any, key: str) -> Any:
             value = yaml.safe_load(value)
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
-        # a free-form mapping has no field types: ``--set model.args.iterations=6`` means the number
-        return {k: yaml.safe_load(v) if isinstance(v, str) else v for k, v in value.items()}
+        return dict(value)
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -198,6 +197,17 @@ def config_from_dict(values: dict) -> TrainConfig:
     return _build(TrainConfig, values, "")
 
 
+def _in_free_mapping(parts: list[str]) -> bool:
+    """Whether the dotted key ``parts`` names an entry inside a ``dict`` field such as ``model.args``."""
+    cls: Any = TrainConfig
+    for part in parts[:-1]:
+        hint = typing.get_type_hints(cls).get(part) if dataclasses.is_dataclass(cls) else None
+        if typing.get_origin(hint) is dict:
+            return True
+        cls = hint
+    return False
+
+
 def apply_overrides(values: dict, overrides: list[str]) -> dict:
     """``["optim.lr=1e-4", "run.out_dir=runs/x"]`` applied to a raw config mapping."""
     for override in overrides:
@@ -205,6 +215,12 @@ def apply_overrides(values: dict, overrides: list[str]) -> dict:
         if not sep:
             raise ConfigError(f"override {override!r} is not KEY=VALUE")
         parts = key.strip().split(".")
+        if _in_free_mapping(parts):  # no field type to cast by: model.args.iterations=6 is the number 6
+            try:
+                raw = yaml.safe_load(raw)
+            except yaml.YAMLError as error:
+                problem = getattr(error, "problem", None) or error
+                raise ConfigError(f"override {override!r}: not a YAML value ({problem})") from None
         node = values
         for part in parts[:-1]:
             node = node.setdefault(part, {})
