@@ -22,6 +22,7 @@ from pathlib import Path
 from . import __version__
 from .batch import BatchOptions, collect_inputs, run_batch
 from .engine import EngineSettings, select_device
+from .ensemble import SelfEnsemble
 from .restorer import TASKS, Degradation
 
 EXIT_FAILED_FILES = 1
@@ -71,6 +72,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tile", type=int, help="tile size in pixels (default: the method's; 0 disables tiling)")
     p.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass (default: 4)")
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32", help="autocast on CUDA")
+    p.add_argument(
+        "--self-ensemble",
+        action="store_true",
+        help="average the method over the 8 rotations and flips of each image (8x the time)",
+    )
     p.add_argument("--format", choices=("png", "jpg", "tif", "webp", "bmp"), help="output format (default: as input)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--skip-existing", action="store_true", help="leave outputs that already exist")
@@ -186,6 +192,7 @@ def _run_task(args: argparse.Namespace) -> int:
     try:
         scale = args.scale if args.command == "upscale" else None
         restorer = load_method(args.command, args.method, device=args.device, scale=scale)
+        restorer = SelfEnsemble(restorer) if args.self_ensemble else restorer
     except (ValueError, RuntimeError, OSError) as error:
         raise CLIError(str(error)) from None
     inputs = collect_inputs(args.inputs, exclude=args.output)

@@ -13,7 +13,7 @@ the same folders holds out (``data.val_holdout: 8``); ``--gray`` converts them t
 Usage:
     python scripts/tune_pnp.py [--data ../shared/traindata/Train400] [--noise 2.55] [--images 4]
         [--iterations 3 4 6] [--first 10 15 20] [--weight 0.23 0.4] [--ensemble 1]
-        [--gray] [--models runs/restore-deblur-hqs.safetensors]
+        [--gray] [--models runs/restore-deblur-hqs.safetensors] [--models-ensemble 8]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import torch
 from restore.train.data import list_images, split_holdout
 
 from restore.classical import PlugAndPlayRestorer, WienerRestorer
+from restore.ensemble import SelfEnsemble
 from restore.io import array_to_tensor, read_image
 from restore.kernels import sample_camera_shake
 from restore.methods import load_method
@@ -33,25 +34,6 @@ from restore.metrics import psnr
 from restore.operators import Blur
 from restore.pretrained import load_pretrained_restorer
 from restore.restorer import Degradation, Restorer
-
-
-class GeometricEnsemble(Restorer):
-    """The mean of ``restorer`` over the first ``n`` of the 8 rotations and flips, each undone."""
-
-    task = "denoise"
-
-    def __init__(self, restorer: Restorer, n: int):
-        self.restorer, self.n, self.name = restorer, n, f"{restorer.name} x{n}"
-
-    def __call__(self, y: torch.Tensor, degradation: Degradation) -> torch.Tensor:
-        total = torch.zeros_like(y)
-        for k in range(self.n):
-            t = torch.rot90(y, k % 4, (-2, -1))
-            t = t.flip(-1) if k >= 4 else t
-            out = self.restorer(t, degradation)
-            out = out.flip(-1) if k >= 4 else out
-            total += torch.rot90(out, -(k % 4), (-2, -1))
-        return total / self.n
 
 
 def main() -> None:
@@ -65,6 +47,7 @@ def main() -> None:
     parser.add_argument("--ensemble", type=int, default=1, help="geometric self-ensemble of the denoiser, 1-8")
     parser.add_argument("--gray", action="store_true", help="convert the held-out images to gray")
     parser.add_argument("--models", nargs="*", default=[], help="more deblurring models to score")
+    parser.add_argument("--models-ensemble", type=int, default=1, help="self-ensemble of those models, 1-8")
     args = parser.parse_args()
 
     _, held_out = split_holdout(list_images(args.data), 8)
@@ -89,8 +72,8 @@ def main() -> None:
     network = load_pretrained_restorer("restore-deblur")
     print(f"wiener {score(WienerRestorer()):.2f} dB, restore-deblur {score(network):.2f} dB")
     for name in args.models:
-        print(f"{name} {score(load_method('deblur', name)):.2f} dB")
-    denoiser = GeometricEnsemble(load_pretrained_restorer("restore-denoise"), args.ensemble)
+        print(f"{name} {score(SelfEnsemble(load_method('deblur', name), args.models_ensemble)):.2f} dB")
+    denoiser = SelfEnsemble(load_pretrained_restorer("restore-denoise"), args.ensemble)
     for iterations, first, weight in itertools.product(args.iterations, args.first, args.weight):
         pnp = PlugAndPlayRestorer(denoiser, iterations=iterations, first_level=first / 255, weight=weight)
         print(f"pnp iterations {iterations}, first level {first:g}, weight {weight:g}: {score(pnp):.2f} dB")
