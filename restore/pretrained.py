@@ -81,7 +81,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="deblur",
         architecture="hqs_unrolled",
         args={"in_channels": 1, "iterations": 6},
-        sha256="c6ab3d8c33f7153479233a8a7549b14579efa4de98500d5b3cb2e2eb31b3c15c",
+        sha256="88a2166d58ac70eabdbc1ae6f98bf6d834f2fa3a609c5b72615e93df8d64e618",
         summary="gray deblurring: 6 plug-and-play HQS steps around a denoiser trained end to end, 0.5-3% noise",
     ),
     "restore-deblur-hqs-color": PretrainedModel(
