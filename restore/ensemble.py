@@ -35,7 +35,7 @@ class SelfEnsemble(Restorer):
     """``x_hat = mean_k T_k^-1 R(T_k y, T_k d)`` over the first ``transforms`` of the 8 symmetries.
 
     Costs ``transforms`` calls of ``restorer``; the engine tiles around it as around the
-    restorer itself.
+    restorer itself. Given a self-ensemble, it ensembles that one's restorer instead.
 
     Example:
         >>> from restore.classical import WienerRestorer
@@ -47,6 +47,7 @@ class SelfEnsemble(Restorer):
     def __init__(self, restorer: Restorer, transforms: int = 8):
         if not 1 <= transforms <= 8:
             raise ValueError(f"a self-ensemble takes 1 to 8 transforms, got {transforms}")
+        restorer = restorer.restorer if isinstance(restorer, SelfEnsemble) else restorer
         self.restorer, self.transforms = restorer, transforms
         self.name = f"{restorer.name} x{transforms}"
         self.task, self.multiple = restorer.task, restorer.multiple

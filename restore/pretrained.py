@@ -15,6 +15,7 @@ from pathlib import Path
 from torch import Tensor
 
 from .classical import PlugAndPlayRestorer
+from .ensemble import SelfEnsemble
 from .learned import ModelRestorer, load_model
 from .restorer import Degradation, Restorer, Task
 
@@ -34,6 +35,13 @@ class PretrainedModel:
 BY_CHANNELS: dict[str, tuple[str, str]] = {
     "restore-denoise": ("restore-denoise-gray", "restore-denoise-color"),
     "restore-deblur-hqs": ("restore-deblur-hqs-gray", "restore-deblur-hqs-color"),
+}
+
+# Names that average their model's answers over the first n geometric transforms of the input
+# (restore.ensemble.SelfEnsemble). A second, quarter-turned pass lifts held-out gray deblurring
+# by 0.09 dB (4 passes: 0.13, 8: 0.14) for twice the time; the single-pass models keep their names.
+SELF_ENSEMBLE: dict[str, int] = {
+    "restore-deblur-hqs": 2,
 }
 
 # Names that deblur by plug-and-play (restore.classical.PlugAndPlayRestorer) with a shipped denoiser.
@@ -152,9 +160,10 @@ def load_pretrained_restorer(name: str, *, device: str = "auto") -> Restorer:
         return PlugAndPlayRestorer(load_pretrained_restorer(PLUG_AND_PLAY[name], device=device))
     if name in BY_CHANNELS:
         gray, colour = BY_CHANNELS[name]
-        return ChannelDispatch(
+        restorer = ChannelDispatch(
             name, load_pretrained_restorer(gray, device=device), load_pretrained_restorer(colour, device=device)
         )
+        return SelfEnsemble(restorer, SELF_ENSEMBLE[name]) if name in SELF_ENSEMBLE else restorer
     entry = PRETRAINED[name]
     path = weights_file(name)
     if not path.is_file():

@@ -30,7 +30,7 @@ from restore.methods import available_methods  # noqa: E402
 # Small enough that chelsea.png (180 KB) is an oversized upload, large enough for the other examples.
 SERVER_CONFIG = AppConfig(max_upload_mb=0.16)
 ENDPOINTS = ("denoise", "deblur", "inpaint", "upscale", "batch")
-DONE = re.compile(r"^\S+ on (CPU|GPU \(.+\)|MPS) in [0-9.]+ s ")  # method, device and time of a result
+DONE = re.compile(r"^\S+( x[2-8])? on (CPU|GPU \(.+\)|MPS) in [0-9.]+ s ")  # method, device and time of a result
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,22 @@ def test_transform_count_is_checked():
         SelfEnsemble(WienerRestorer(), 9)
 
 
+class CountingWiener(WienerRestorer):
+    calls = 0
+
+    def __call__(self, y, degradation):
+        self.calls += 1
+        return super().__call__(y, degradation)
+
+
+def test_an_ensemble_of_an_ensemble_ensembles_the_restorer_once():
+    # --self-ensemble on a default that already averages two passes runs 8 passes, not 16
+    counting = CountingWiener()
+    degradation = Degradation(sigma=0.01, psf=torch.ones(3, 3) / 9)
+    SelfEnsemble(SelfEnsemble(counting, 2))(torch.rand(1, 1, 12, 12), degradation)
+    assert counting.calls == 8
+
+
 def test_the_ensemble_of_the_shipped_denoiser_is_better_on_a_held_out_image():
     x = clean_example("camera")[..., :128, :128]
     y = x + 25 / 255 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
