@@ -68,7 +68,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 3},
-        sha256="4352d4d2bd7e616aba8842bb405b38f018f147107c4431b361ef737c2139791e",
+        sha256="a8921b45e9ffd069963edecbd33b6237dd49a12d1491d1c5e219af5bd9b56cd7",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-gray-r2r": PretrainedModel(
