@@ -156,14 +156,18 @@ class ChannelDispatch(Restorer):
 
 
 def load_pretrained_restorer(name: str, *, device: str = "auto") -> Restorer:
+    restorer = _load_one_pass(name, device)
+    return SelfEnsemble(restorer, SELF_ENSEMBLE[name]) if name in SELF_ENSEMBLE else restorer
+
+
+def _load_one_pass(name: str, device: str) -> Restorer:
     if name in PLUG_AND_PLAY:
         return PlugAndPlayRestorer(load_pretrained_restorer(PLUG_AND_PLAY[name], device=device))
     if name in BY_CHANNELS:
         gray, colour = BY_CHANNELS[name]
-        restorer = ChannelDispatch(
+        return ChannelDispatch(
             name, load_pretrained_restorer(gray, device=device), load_pretrained_restorer(colour, device=device)
         )
-        return SelfEnsemble(restorer, SELF_ENSEMBLE[name]) if name in SELF_ENSEMBLE else restorer
     entry = PRETRAINED[name]
     path = weights_file(name)
     if not path.is_file():
