@@ -275,13 +275,25 @@ def _methods(
     return methods
 
 
+SET_NAMES = ("Set12", "BSD68", "CBSD68", "Set5", "Set14", "examples")
+
+
 def run_benchmark(
-    data: Path | None, peers: Path | None, tasks: list[str], limit: int | None, skip: set[str], log: Callable
+    data: Path | None,
+    peers: Path | None,
+    tasks: list[str],
+    limit: int | None,
+    skip: set[str],
+    log: Callable,
+    only_sets: set[str] | None = None,
 ) -> list[Row]:
+    """`only_sets` keeps the datasets whose name starts with one of these words ("BSD68" keeps "BSD68 x Levin")."""
     rows: list[Row] = []
 
     def bench(task, sets, setting, methods, crop=0, y_channel=False):
         for dataset, cases in sets.items():
+            if only_sets and dataset.split()[0] not in only_sets:
+                continue
             for restorer in methods:
                 result = measure(restorer, cases, crop, y_channel)
                 rows.append(Row(task, dataset, setting, restorer.name, *result))
@@ -392,6 +404,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--tasks", default="denoise,deblur,inpaint,upscale")
     parser.add_argument("--limit", type=int, help="at most this many images per set (quick runs)")
     parser.add_argument("--skip", default="", help="comma-separated method names to leave out (e.g. bm3d)")
+    parser.add_argument("--sets", default="", help=f"comma-separated sets to run (default all: {', '.join(SET_NAMES)})")
     parser.add_argument("--out", type=Path, default=Path("bench"))
     return parser
 
@@ -405,6 +418,11 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"restore bench: error: unknown task(s) {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    only_sets = set(filter(None, args.sets.split(",")))
+    if only_sets - set(SET_NAMES):
+        unknown_sets = ", ".join(sorted(only_sets - set(SET_NAMES)))
+        print(f"restore bench: error: unknown set(s) {unknown_sets}; known: {', '.join(SET_NAMES)}", file=sys.stderr)
+        return 2
 
     def log(row: Row) -> None:
         print(
@@ -414,9 +432,8 @@ def run(args: argparse.Namespace) -> int:
         )
 
     with torch.no_grad():
-        rows = run_benchmark(
-            args.data, args.peers, args.tasks.split(","), args.limit, set(filter(None, args.skip.split(","))), log
-        )
+        skip = set(filter(None, args.skip.split(",")))
+        rows = run_benchmark(args.data, args.peers, args.tasks.split(","), args.limit, skip, log, only_sets)
     write_outputs(rows, args.out)
     print(f"wrote {args.out}/results.md, results.csv and results.png")
     return 0

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import cv2
 import pytest
 import torch
 
@@ -30,3 +31,20 @@ def test_opencv_sr_peer_runs_the_published_graph_and_beats_bicubic():
     bicubic = bench.load_method("upscale", "bicubic")
     with torch.inference_mode():
         assert bench.measure(fsrcnn, cases, 2, True)[0] > bench.measure(bicubic, cases, 2, True)[0] + 0.3
+
+
+def test_bench_runs_only_the_sets_asked_for(tmp_path):
+    photo = cv2.imread(str(bench.EXAMPLES / "clean" / "chelsea.png"))[:48, :48]
+    for name in ("Set5", "Set14"):
+        (tmp_path / "sr" / name / "HR").mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "sr" / name / "HR" / "crop.png"), photo)
+    out = tmp_path / "out"
+    args = ["bench", "--data", str(tmp_path), "--tasks", "upscale", "--sets", "Set14", "--skip", "lanczos"]
+    assert main([*args, "--out", str(out)]) == 0
+    datasets = {line.split(",")[1] for line in (out / "results.csv").read_text().splitlines()[1:]}
+    assert datasets == {"Set14"}
+
+
+def test_bench_rejects_an_unknown_set(tmp_path, capsys):
+    assert main(["bench", "--sets", "Set13", "--out", str(tmp_path)]) == 2
+    assert "unknown set(s) Set13" in capsys.readouterr().err
