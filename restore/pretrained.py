@@ -88,9 +88,9 @@ PRETRAINED: dict[str, PretrainedModel] = {
     "restore-deblur-hqs-gray": PretrainedModel(
         task="deblur",
         architecture="hqs_unrolled",
-        args={"in_channels": 1, "iterations": 6},
-        sha256="88a2166d58ac70eabdbc1ae6f98bf6d834f2fa3a609c5b72615e93df8d64e618",
-        summary="gray deblurring: 6 plug-and-play HQS steps around a denoiser trained end to end, 0.5-3% noise",
+        args={"in_channels": 1, "iterations": 8},
+        sha256="5c77375af64182a0eafbb38b63604fe63132668201e1c7519f235ed3fe88bdf9",
+        summary="gray deblurring: 8 plug-and-play HQS steps around a denoiser trained end to end, 0.5-3% noise",
     ),
     "restore-deblur-hqs-color": PretrainedModel(
         task="deblur",
