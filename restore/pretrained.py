@@ -68,7 +68,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 3},
-        sha256="a8921b45e9ffd069963edecbd33b6237dd49a12d1491d1c5e219af5bd9b56cd7",
+        sha256="6691ef1a2e7d160954f62392c62c07abc2ab8acb90fffc0f8a920b6d9000f9bd",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-gray-r2r": PretrainedModel(
