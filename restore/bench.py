@@ -419,8 +419,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"restore bench: error: unknown task(s) {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     only_sets = set(filter(None, args.sets.split(",")))
-    if only_sets - set(SET_NAMES):
-        unknown_sets = ", ".join(sorted(only_sets - set(SET_NAMES)))
+    unknown_sets = ", ".join(sorted(only_sets - set(SET_NAMES)))
+    if unknown_sets:
         print(f"restore bench: error: unknown set(s) {unknown_sets}; known: {', '.join(SET_NAMES)}", file=sys.stderr)
         return 2
 
