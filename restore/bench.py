@@ -332,7 +332,27 @@ def run_benchmark(
     return rows
 
 
-def write_outputs(rows: list[Row], out: Path) -> None:
+def read_rows(path: Path) -> list[Row]:
+    """The rows of a results.csv that `write_outputs` wrote."""
+    with path.open(newline="") as f:
+        return [Row(**{name: kind(record[name]) for name, kind in _ROW_TYPES.items()}) for record in csv.DictReader(f)]
+
+
+_ROW_TYPES = {name: {"str": str, "float": float, "int": int}[f.type] for name, f in Row.__dataclass_fields__.items()}
+
+
+def _row_key(row: Row) -> tuple[str, str, str, str]:
+    return row.task, row.dataset, row.setting, row.method
+
+
+def merge_rows(old: list[Row], new: list[Row]) -> list[Row]:
+    """`old` with each row that `new` re-measured (same task, set, setting and method) replaced in place."""
+    fresh = {_row_key(r): r for r in new}
+    merged = [fresh.pop(_row_key(r), r) for r in old]
+    return merged + list(fresh.values())
+
+
+def write_outputs(rows: list[Row], out: Path, notes: str = "") -> None:
     out.mkdir(parents=True, exist_ok=True)
     fields = list(Row.__dataclass_fields__)
     buffer = io.StringIO()
@@ -352,7 +372,7 @@ def write_outputs(rows: list[Row], out: Path) -> None:
             f"| {r.task} | {r.dataset} | {r.setting} | {r.method} | {r.psnr:.2f} | {r.ssim:.4f} | "
             f"{r.seconds_per_image:.3f} | {r.seconds_per_megapixel:.3f} | {r.peak_rss_mb:.0f} | {r.images} |"
         )
-    write_bytes_atomic(out / "results.md", ("\n".join(lines) + "\n").encode())
+    write_bytes_atomic(out / "results.md", ("\n".join(lines) + "\n" + notes).encode())
     _chart(rows, out / "results.png")
 
 
@@ -406,6 +426,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--skip", default="", help="comma-separated method names to leave out (e.g. bm3d)")
     parser.add_argument("--sets", default="", help=f"comma-separated sets to run (default all: {', '.join(SET_NAMES)})")
     parser.add_argument("--out", type=Path, default=Path("bench"))
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the re-measured rows of the table already in --out, keeping its other rows and notes",
+    )
     return parser
 
 
@@ -434,7 +459,17 @@ def run(args: argparse.Namespace) -> int:
     with torch.no_grad():
         skip = set(filter(None, args.skip.split(",")))
         rows = run_benchmark(args.data, args.peers, args.tasks.split(","), args.limit, skip, log, only_sets)
-    write_outputs(rows, args.out)
+    if not rows:
+        chosen = f"--tasks {args.tasks}" + (f" --sets {args.sets}" if args.sets else "")
+        where = f"under {args.data}" if args.data else "in the bundled examples (--data names the standard sets)"
+        print(f"restore bench: error: nothing to measure for {chosen} {where}", file=sys.stderr)
+        return 2
+    notes = ""
+    if args.merge and (args.out / "results.csv").is_file():
+        rows = merge_rows(read_rows(args.out / "results.csv"), rows)
+        table_and_notes = (args.out / "results.md").read_text().split("\n\n", 1)
+        notes = "\n" + table_and_notes[1] if len(table_and_notes) == 2 else ""
+    write_outputs(rows, args.out, notes)
     print(f"wrote {args.out}/results.md, results.csv and results.png")
     return 0
 

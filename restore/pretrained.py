@@ -68,7 +68,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 3},
-        sha256="6691ef1a2e7d160954f62392c62c07abc2ab8acb90fffc0f8a920b6d9000f9bd",
+        sha256="068d9ba83a44855ab36f7e4091286b91a8cf4e8fb650d5f781c27a0c09123e22",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-gray-r2r": PretrainedModel(

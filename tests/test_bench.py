@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -33,11 +34,16 @@ def test_opencv_sr_peer_runs_the_published_graph_and_beats_bicubic():
         assert bench.measure(fsrcnn, cases, 2, True)[0] > bench.measure(bicubic, cases, 2, True)[0] + 0.3
 
 
-def test_bench_runs_only_the_sets_asked_for(tmp_path):
+def _fake_sr_sets(root: Path) -> None:
+    """A data root holding Set5 and Set14, one small crop each."""
     photo = cv2.imread(str(bench.EXAMPLES / "clean" / "chelsea.png"))[:48, :48]
     for name in ("Set5", "Set14"):
-        (tmp_path / "sr" / name / "HR").mkdir(parents=True)
-        cv2.imwrite(str(tmp_path / "sr" / name / "HR" / "crop.png"), photo)
+        (root / "sr" / name / "HR").mkdir(parents=True)
+        cv2.imwrite(str(root / "sr" / name / "HR" / "crop.png"), photo)
+
+
+def test_bench_runs_only_the_sets_asked_for(tmp_path):
+    _fake_sr_sets(tmp_path)
     out = tmp_path / "out"
     args = ["bench", "--data", str(tmp_path), "--tasks", "upscale", "--sets", "Set14", "--skip", "lanczos"]
     assert main([*args, "--out", str(out)]) == 0
@@ -45,6 +51,35 @@ def test_bench_runs_only_the_sets_asked_for(tmp_path):
     assert datasets == {"Set14"}
 
 
+def test_bench_merge_replaces_only_the_rows_it_measured(tmp_path):
+    _fake_sr_sets(tmp_path)
+    out = tmp_path / "out"
+    args = ["bench", "--data", str(tmp_path), "--tasks", "upscale", "--skip", "lanczos", "--out", str(out)]
+    assert main([*args, "--sets", "Set14"]) == 0
+    set14 = bench.read_rows(out / "results.csv")
+    zeroed = [dataclasses.replace(r, psnr=0.0) for r in set14]
+    bench.write_outputs(zeroed, out, "\nHow these were measured.\n")
+
+    assert main([*args, "--sets", "Set5", "--merge"]) == 0
+    merged = bench.read_rows(out / "results.csv")
+    assert merged[: len(set14)] == zeroed
+    assert {r.dataset for r in merged[len(set14) :]} == {"Set5"}
+
+    assert main([*args, "--sets", "Set14", "--merge"]) == 0
+    remeasured = bench.read_rows(out / "results.csv")
+    assert [(r.dataset, r.setting, r.method, r.psnr) for r in remeasured[: len(set14)]] == [
+        (r.dataset, r.setting, r.method, r.psnr) for r in set14
+    ]
+    assert remeasured[len(set14) :] == merged[len(set14) :]
+    assert (out / "results.md").read_text().endswith("\n\nHow these were measured.\n")
+
+
 def test_bench_rejects_an_unknown_set(tmp_path, capsys):
     assert main(["bench", "--sets", "Set13", "--out", str(tmp_path)]) == 2
     assert "unknown set(s) Set13" in capsys.readouterr().err
+
+
+def test_bench_refuses_sets_that_are_not_in_the_data(tmp_path, capsys):
+    assert main(["bench", "--tasks", "denoise", "--sets", "Set12", "--out", str(tmp_path)]) == 2
+    assert "nothing to measure for --tasks denoise --sets Set12" in capsys.readouterr().err
+    assert not (tmp_path / "results.md").exists()
