@@ -68,7 +68,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 3},
-        sha256="068d9ba83a44855ab36f7e4091286b91a8cf4e8fb650d5f781c27a0c09123e22",
+        sha256="0e566812232350d1fa1a19029632a2cb713d5850ad97e6a174425d893e1b8f97",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-gray-r2r": PretrainedModel(
