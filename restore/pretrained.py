@@ -68,7 +68,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 3},
-        sha256="0e566812232350d1fa1a19029632a2cb713d5850ad97e6a174425d893e1b8f97",
+        sha256="795f328940470e7358b24f9efca53477a04d51e1de7d06e5760a9852e5027142",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-gray-r2r": PretrainedModel(
