@@ -20,6 +20,7 @@ import io
 import resource
 import sys
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -334,11 +335,9 @@ def run_benchmark(
 
 def read_rows(path: Path) -> list[Row]:
     """The rows of a results.csv that `write_outputs` wrote."""
+    types = typing.get_type_hints(Row)
     with path.open(newline="") as f:
-        return [Row(**{name: kind(record[name]) for name, kind in _ROW_TYPES.items()}) for record in csv.DictReader(f)]
-
-
-_ROW_TYPES = {name: {"str": str, "float": float, "int": int}[f.type] for name, f in Row.__dataclass_fields__.items()}
+        return [Row(**{name: kind(record[name]) for name, kind in types.items()}) for record in csv.DictReader(f)]
 
 
 def _row_key(row: Row) -> tuple[str, str, str, str]:
@@ -467,7 +466,8 @@ def run(args: argparse.Namespace) -> int:
     notes = ""
     if args.merge and (args.out / "results.csv").is_file():
         rows = merge_rows(read_rows(args.out / "results.csv"), rows)
-        table_and_notes = (args.out / "results.md").read_text().split("\n\n", 1)
+        table = args.out / "results.md"
+        table_and_notes = table.read_text().split("\n\n", 1) if table.is_file() else []
         notes = "\n" + table_and_notes[1] if len(table_and_notes) == 2 else ""
     write_outputs(rows, args.out, notes)
     print(f"wrote {args.out}/results.md, results.csv and results.png")

@@ -47,8 +47,7 @@ def test_bench_runs_only_the_sets_asked_for(tmp_path):
     out = tmp_path / "out"
     args = ["bench", "--data", str(tmp_path), "--tasks", "upscale", "--sets", "Set14", "--skip", "lanczos"]
     assert main([*args, "--out", str(out)]) == 0
-    datasets = {line.split(",")[1] for line in (out / "results.csv").read_text().splitlines()[1:]}
-    assert datasets == {"Set14"}
+    assert {r.dataset for r in bench.read_rows(out / "results.csv")} == {"Set14"}
 
 
 def test_bench_merge_replaces_only_the_rows_it_measured(tmp_path):
