@@ -136,6 +136,19 @@ class _PassThrough:
         return [inputs[0]]
 
 
+# OpenCV 5.1 removed the TensorFlow importer that reads the dnn_superres graphs.
+OPENCV_READS_TENSORFLOW = hasattr(cv2.dnn, "readNetFromTensorflow")
+
+
+@functools.cache
+def _warn_no_tensorflow_importer() -> None:
+    print(
+        f"restore bench: OpenCV {cv2.__version__} cannot read TensorFlow graphs, so the FSRCNN and ESPCN peers "
+        "are left out (pip install 'opencv-python-headless<5.1' runs them)",
+        file=sys.stderr,
+    )
+
+
 @functools.cache
 def _register_pass_through() -> None:
     cv2.dnn_registerLayer("DepthToSpace", _PassThrough)  # twice aborts the process
@@ -271,7 +284,9 @@ def _methods(
     if peers and task == "upscale":
         for net in ("FSRCNN", "ESPCN"):
             path = peers / "opencv_dnn_superres" / f"{net}_x{scale}.pb"
-            if path.exists():
+            if path.exists() and not OPENCV_READS_TENSORFLOW:
+                _warn_no_tensorflow_importer()
+            elif path.exists():
                 methods.append(OpenCVSRPeer(path, scale))
     return methods
 

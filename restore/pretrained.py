@@ -67,8 +67,8 @@ PRETRAINED: dict[str, PretrainedModel] = {
     "restore-denoise-color": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
-        args={"in_channels": 3},
-        sha256="795f328940470e7358b24f9efca53477a04d51e1de7d06e5760a9852e5027142",
+        args={"in_channels": 3, "middle_blocks": 8},
+        sha256="c0e48e756a34b8bc46fe860532458fb17adc745f427bc0b579402f2d971a81a8",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-gray-r2r": PretrainedModel(
@@ -95,8 +95,8 @@ PRETRAINED: dict[str, PretrainedModel] = {
     "restore-deblur-hqs-color": PretrainedModel(
         task="deblur",
         architecture="hqs_unrolled",
-        args={"in_channels": 3, "iterations": 4},
-        sha256="bd46e7e5755fedde733ae9b64f4fd22260d3a59c6d3d7e0880d4a97bdfc9a6ad",
+        args={"in_channels": 3, "iterations": 4, "middle_blocks": 8},
+        sha256="5c8df60a08dfab878ca3c333326eef6003d2238f8fb490b17879be40d9014495",
         summary="colour deblurring: 4 plug-and-play HQS steps around a denoiser trained end to end, 0.5-3% noise",
     ),
     "restore-inpaint": PretrainedModel(

@@ -26,12 +26,23 @@ def test_bench_rejects_a_missing_data_folder(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not (PEERS / "opencv_dnn_superres").is_dir(), reason="peer graphs not present")
+@pytest.mark.skipif(not bench.OPENCV_READS_TENSORFLOW, reason="this OpenCV has no TensorFlow importer (removed in 5.1)")
 def test_opencv_sr_peer_runs_the_published_graph_and_beats_bicubic():
     cases = bench.upscale_cases(None, 2, 2)["examples"]
     fsrcnn = bench.OpenCVSRPeer(PEERS / "opencv_dnn_superres" / "FSRCNN_x2.pb", 2)
     bicubic = bench.load_method("upscale", "bicubic")
     with torch.inference_mode():
         assert bench.measure(fsrcnn, cases, 2, True)[0] > bench.measure(bicubic, cases, 2, True)[0] + 0.3
+
+
+def test_sr_peers_are_left_out_with_a_note_when_opencv_cannot_read_them(tmp_path, monkeypatch, capsys):
+    (tmp_path / "opencv_dnn_superres").mkdir()
+    (tmp_path / "opencv_dnn_superres" / "FSRCNN_x2.pb").write_bytes(b"not read")
+    monkeypatch.setattr(bench, "OPENCV_READS_TENSORFLOW", False)
+    bench._warn_no_tensorflow_importer.cache_clear()  # the note is printed once per process
+    methods = bench._methods("upscale", tmp_path, None, False, set(), 2)
+    assert methods and not any(isinstance(m, bench.OpenCVSRPeer) for m in methods)
+    assert "FSRCNN and ESPCN peers are left out" in capsys.readouterr().err
 
 
 def _fake_sr_sets(root: Path) -> None:

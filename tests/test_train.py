@@ -155,6 +155,28 @@ def test_init_matching_puts_a_denoiser_inside_the_unrolled_deblurrer(data_dir, t
     assert trainer.fit(progress=False, max_steps=2).step == 2
 
 
+def test_init_matching_grows_a_denoiser_without_changing_what_it_computes(data_dir, tmp_path):
+    """Deeper bottleneck from a trained denoiser: added NAF blocks start as the identity."""
+    from restore.learned import load_model
+
+    base = tiny_config("denoise", data_dir, tmp_path / "base")
+    base.optim.steps = 4
+    Trainer(base).fit(progress=False)
+    export_run(tmp_path / "base", tmp_path / "base.safetensors")
+    cfg = tiny_config("denoise", data_dir, tmp_path / "grown")
+    cfg.model.args = {**TINY["denoise"][1], "middle_blocks": 3}
+    cfg.run.init_from, cfg.run.init_matching = str(tmp_path / "base.safetensors"), True
+    trainer = Trainer(cfg)
+    added = sorted({k.split(".")[1] for k in set(trainer.model.state_dict()) - set(trainer.transferred)})
+    assert added == ["1", "2"]  # middle.1 and middle.2; everything else came from the base model
+    source, _ = load_model(tmp_path / "base.safetensors")
+    y = torch.rand(2, 3, 37, 53)
+    with torch.no_grad():
+        assert not torch.equal(source(y, 0.1), y)
+        torch.testing.assert_close(trainer.model(y, 0.1), source(y, 0.1))
+    assert trainer.fit(progress=False, max_steps=2).step == 2
+
+
 def test_adversarial_inpainting_step_and_uncached_data(data_dir, tmp_path):
     cfg = tiny_config("inpaint", data_dir, tmp_path / "gan", cache=False)
     cfg.loss.adversarial, cfg.loss.feature_matching, cfg.loss.r1 = 0.1, 1.0, 1.0
