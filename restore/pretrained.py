@@ -67,8 +67,8 @@ PRETRAINED: dict[str, PretrainedModel] = {
     "restore-denoise-color": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
-        args={"in_channels": 3, "middle_blocks": 8},
-        sha256="c0e48e756a34b8bc46fe860532458fb17adc745f427bc0b579402f2d971a81a8",
+        args={"in_channels": 3, "enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]},
+        sha256="2db6cd5e7e15d3cbb0d6be6d50b47d310cf0c5cb83d8e548bc7f959e1c732f1b",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-gray-r2r": PretrainedModel(
