@@ -95,8 +95,8 @@ PRETRAINED: dict[str, PretrainedModel] = {
     "restore-deblur-hqs-color": PretrainedModel(
         task="deblur",
         architecture="hqs_unrolled",
-        args={"in_channels": 3, "iterations": 4, "middle_blocks": 8},
-        sha256="5c8df60a08dfab878ca3c333326eef6003d2238f8fb490b17879be40d9014495",
+        args={"in_channels": 3, "iterations": 4, "enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]},
+        sha256="4c02b0fd71a7cb7a8b0ab73dbf37d3c46476c51140d0b5f102d5de879b37580b",
         summary="colour deblurring: 4 plug-and-play HQS steps around a denoiser trained end to end, 0.5-3% noise",
     ),
     "restore-inpaint": PretrainedModel(
