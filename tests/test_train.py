@@ -241,6 +241,40 @@ def test_shipped_configs_parse():
         load_config(path)
 
 
+def test_shipped_configs_build_their_shipped_models_and_load_all_of_their_init_models():
+    """Each config in train/configs makes the architecture its shipped model records, and a config that
+    starts from a shipped model takes all of that model's tensors (a config that drifted from a grown
+    model's blocks would silently start the missing blocks from scratch)."""
+    from importlib import resources
+    from pathlib import Path
+
+    from restore.models.registry import build_model, model_spec
+    from restore.train.loop import load_matching
+
+    from restore.learned import load_model
+    from restore.pretrained import PRETRAINED, weights_file
+
+    def plain(value):
+        return list(value) if isinstance(value, tuple) else value
+
+    for path in sorted(Path(str(resources.files("restore.train") / "configs")).glob("*.yaml")):
+        cfg = load_config(path)
+        shipped = PRETRAINED["restore-" + path.stem.replace("_", "-")]
+        model = build_model(cfg.model.name, **cfg.model.args)
+        args = model_spec(model)[1]
+        assert cfg.model.name == shipped.architecture, path.name
+        # an unrolled solver's iteration count is a stage of its schedule (deblur_hqs_gray.yaml is stage 1 of 4)
+        expected = {k: v for k, v in shipped.args.items() if k != "iterations"}
+        assert {k: plain(args[k]) for k in expected} == expected, path.name
+        if cfg.run.init_from in PRETRAINED and cfg.run.init_matching:
+            source = load_model(weights_file(cfg.run.init_from))[0].state_dict()
+            loaded = load_matching(model, source)
+            # all of it, but for tensors whose shape the task changes (an x4 upsampler under x2)
+            own = model.state_dict()
+            reshaped = [k for k in source if k in own and own[k].shape != source[k].shape]
+            assert len(loaded) + len(reshaped) == len(source), path.name
+
+
 def test_r2r_from_noisy_images_only_nears_supervised_training(data_dir, tmp_path):
     def run(out, **changes):
         cfg = tiny_config(
