@@ -189,3 +189,20 @@ NAFNET_DENOISER: dict = {
     "dec_blocks": (2, 2, 2),
 }
 """Wider and deeper: width 32, three levels."""
+
+
+def gray_from_colour_state(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """A colour :class:`NAFNetDenoiser`'s tensors as the gray one of the same blocks.
+
+    The gray network computes exactly the colour network run on the gray image replicated over
+    R, G and B, its three outputs averaged: the input convolution sums its weights over the
+    colour channels (the noise-level channel stays), the output convolution averages its rows.
+    """
+    intro, ending = state["intro.weight"], state["ending.weight"]
+    if intro.shape[1] != 4 or ending.shape[0] != 3:
+        raise ValueError(f"expected a colour denoiser's tensors, got intro {tuple(intro.shape)}")
+    gray = dict(state)
+    gray["intro.weight"] = torch.cat([intro[:, :3].sum(1, keepdim=True), intro[:, 3:]], dim=1)
+    gray["ending.weight"] = ending.mean(0, keepdim=True)
+    gray["ending.bias"] = state["ending.bias"].mean(0, keepdim=True)
+    return gray

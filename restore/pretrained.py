@@ -60,8 +60,8 @@ PRETRAINED: dict[str, PretrainedModel] = {
     "restore-denoise-gray": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
-        args={"in_channels": 1},
-        sha256="e578d69716928ebdb750eead55a1cbd147d901cf4096de4b4c9295604ba08461",
+        args={"in_channels": 1, "enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]},
+        sha256="4e54532b1477af2f394382336185d9c3c872fc27db5927096210f11d6516b367",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(

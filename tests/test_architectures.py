@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
-from restore.models.denoiser import LayerNorm2d, NAFBlock, NAFNetDenoiser
+from restore.models.denoiser import LayerNorm2d, NAFBlock, NAFNetDenoiser, gray_from_colour_state
 from restore.models.ffc import (
     LAMA_BIG,
     FFCResnetBlock,
@@ -322,6 +322,23 @@ def test_denoiser_noise_level_is_an_input():
         other = net(y, 0.3)
     assert torch.equal(as_float, as_tensor)
     assert (other - as_float).abs().max() > 1e-4
+
+
+def test_gray_from_colour_computes_the_colour_denoiser_on_a_replicated_gray_image():
+    torch.manual_seed(0)
+    colour = build_model("nafnet_denoiser_small", in_channels=3, middle_blocks=1).eval()
+    with torch.no_grad():
+        for p in colour.parameters():  # leave the "identity at init" state: the blocks must matter
+            p.add_(torch.randn_like(p) * 0.1)
+    gray = build_model("nafnet_denoiser_small", in_channels=1, middle_blocks=1).eval()
+    gray.load_state_dict(gray_from_colour_state(colour.state_dict()), strict=True)
+    y = torch.rand(2, 1, 29, 40)
+    with torch.no_grad():
+        expected = colour(y.expand(-1, 3, -1, -1), 0.1).mean(1, keepdim=True)
+        assert (colour(y.expand(-1, 3, -1, -1), 0.1) - expected).abs().max() > 1e-3  # channels differ
+        torch.testing.assert_close(gray(y, 0.1), expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="colour denoiser"):
+        gray_from_colour_state(gray.state_dict())
 
 
 def test_blind_mode_uses_the_core_noise_estimator(monkeypatch):

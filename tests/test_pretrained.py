@@ -74,7 +74,8 @@ def test_the_untrained_unrolled_deblurrer_around_the_shipped_denoiser_is_plug_an
 
     x, y, degradation = _case("deblur", gray=True)
     denoiser = load_pretrained_restorer("restore-denoise-gray", device="cpu").model
-    unrolled = build_model("hqs_unrolled", in_channels=1, iterations=4)
+    blocks = {k: v for k, v in PRETRAINED["restore-denoise-gray"].args.items() if k != "in_channels"}
+    unrolled = build_model("hqs_unrolled", in_channels=1, iterations=4, **blocks)
     load_matching(unrolled, denoiser.state_dict())
     untrained = ModelRestorer(unrolled, "deblur", "untrained", device="cpu", channels=1)
     pnp = _run(load_pretrained_restorer("restore-deblur-pnp", device="cpu"), y, degradation)
