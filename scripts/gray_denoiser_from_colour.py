@@ -14,9 +14,9 @@ import argparse
 
 from restore.models.denoiser import gray_from_colour_state
 from restore.models.registry import build_model
+from restore.train.loop import model_file
 
-from restore.learned import load_model, read_metadata, save_model
-from restore.pretrained import PRETRAINED, weights_file
+from restore.learned import load_model, save_model
 
 
 def main() -> None:
@@ -26,12 +26,12 @@ def main() -> None:
         "--colour", default="restore-denoise-color", help="a shipped colour denoiser's name or a model file"
     )
     args = parser.parse_args()
-    source = weights_file(args.colour) if args.colour in PRETRAINED else args.colour
+    source = model_file(args.colour)
     colour, meta = load_model(source)
     gray_args = {**meta["args"], "in_channels": 1}
     gray = build_model(meta["architecture"], **gray_args)
     gray.load_state_dict(gray_from_colour_state(colour.state_dict()), strict=True)
-    extra = {**read_metadata(source)["extra"], "converted_from": str(source)}
+    extra = {**meta["extra"], "converted_from": str(source)}
     save_model(args.out, gray, architecture=meta["architecture"], args=gray_args, task="denoise", extra=extra)
     print(f"wrote {args.out}: gray {meta['architecture']} {gray_args} from {source}")
 

@@ -103,6 +103,27 @@ def test_tiny_run_lowers_the_loss_and_exports_a_usable_model(task, data_dir, tmp
     assert read_image(restored).pixels.shape[:2] == (src.height * factor, src.width * factor)
 
 
+def test_validate_scores_an_exported_model_as_its_run_did(data_dir, tmp_path, capsys):
+    import yaml
+
+    cfg = tiny_config("denoise", data_dir, tmp_path / "run")
+    cfg.optim.steps, cfg.run.val_every = 6, 3
+    best = Trainer(cfg).fit(progress=False).best_psnr
+    weights = tmp_path / "run.safetensors"
+    export_run(tmp_path / "run", weights)
+    config = tmp_path / "run.yaml"
+    config.write_text((tmp_path / "run" / "config.yaml").read_text())
+    capsys.readouterr()
+    assert cli_main(["train", str(config), "--validate", str(weights)]) == 0
+    assert f"validation PSNR {best:.4f} dB" in capsys.readouterr().out
+    assert cli_main(["train", str(config), "--validate", "no-such-model"]) == 2
+    values = yaml.safe_load(config.read_text())
+    values["data"]["val_holdout"] = 0
+    config.write_text(yaml.safe_dump(values))
+    assert cli_main(["train", str(config), "--validate", str(weights)]) == 2
+    assert "holds out no validation images" in capsys.readouterr().err
+
+
 def test_finetune_starts_from_an_exported_model(data_dir, tmp_path):
     import yaml
 

@@ -36,6 +36,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         metavar="FILE.safetensors",
         help="after training, export the best EMA weights and a model card",
     )
+    parser.add_argument(
+        "--validate",
+        metavar="MODEL",
+        help="score a shipped model name or an exported .safetensors on the config's held-out images and exit",
+    )
     parser.add_argument("--plot", type=Path, metavar="RUN", help="draw RUN/log.csv to RUN/curves.png and exit")
     parser.add_argument("-q", "--quiet", action="store_true")
     return parser
@@ -63,8 +68,20 @@ def run(args: argparse.Namespace) -> int:
         overrides = list(args.overrides)
         if args.finetune:
             overrides = [*finetune_overrides(args.config, args.finetune), *overrides]
+        if args.validate:
+            from .loop import model_file
+
+            # the model as it is: its own architecture, every tensor
+            overrides += [f"run.init_from={model_file(args.validate)}", "run.init_matching=false"]
         cfg = load_config(args.config, overrides)
         from .loop import Trainer
+
+        if args.validate:
+            scores = Trainer(cfg).validate()
+            if not scores:
+                raise ConfigError(f"{args.config} holds out no validation images (data.val_holdout, data.val_dir)")
+            print(f"{args.validate}: validation PSNR {scores['val_psnr']:.4f} dB, SSIM {scores['val_ssim']:.4f}")
+            return 0
 
         distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
         if distributed:
