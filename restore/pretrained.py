@@ -74,8 +74,8 @@ PRETRAINED: dict[str, PretrainedModel] = {
     "restore-denoise-gray-r2r": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
-        args={"in_channels": 1},
-        sha256="fc7af06b7e213501eddc0b5fadd8a8278f76d806e57d763aea64775c5d0b6ed6",
+        args={"in_channels": 1, "enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]},
+        sha256="d2b4d817c14598c972030b9063a5a823ce4a0bd3eb16110df4f26b4f50273b22",
         summary="self-supervised (R2R) gray denoiser for sigma 25, trained from noisy images only",
     ),
     "restore-deblur": PretrainedModel(
