@@ -61,7 +61,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, "enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]},
-        sha256="4e54532b1477af2f394382336185d9c3c872fc27db5927096210f11d6516b367",
+        sha256="72e17f1e7427904923f6aca939d318c7544e8ec0d185025b0ae4114cf3902874",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
