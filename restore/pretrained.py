@@ -56,25 +56,28 @@ DEFAULTS: dict[Task, str] = {
     "inpaint": "restore-inpaint",
 }
 
+# The NAF blocks of every shipped denoiser (and of the colour unrolled deblurrer's), grown from the small preset.
+GROWN_BLOCKS: dict = {"enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]}
+
 PRETRAINED: dict[str, PretrainedModel] = {
     "restore-denoise-gray": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
-        args={"in_channels": 1, "enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]},
+        args={"in_channels": 1, **GROWN_BLOCKS},
         sha256="72e17f1e7427904923f6aca939d318c7544e8ec0d185025b0ae4114cf3902874",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
-        args={"in_channels": 3, "enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]},
+        args={"in_channels": 3, **GROWN_BLOCKS},
         sha256="2db6cd5e7e15d3cbb0d6be6d50b47d310cf0c5cb83d8e548bc7f959e1c732f1b",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-gray-r2r": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
-        args={"in_channels": 1, "enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]},
+        args={"in_channels": 1, **GROWN_BLOCKS},
         sha256="d2b4d817c14598c972030b9063a5a823ce4a0bd3eb16110df4f26b4f50273b22",
         summary="self-supervised (R2R) gray denoiser for sigma 25, trained from noisy images only",
     ),
@@ -95,7 +98,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
     "restore-deblur-hqs-color": PretrainedModel(
         task="deblur",
         architecture="hqs_unrolled",
-        args={"in_channels": 3, "iterations": 4, "enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]},
+        args={"in_channels": 3, "iterations": 4, **GROWN_BLOCKS},
         sha256="4c02b0fd71a7cb7a8b0ab73dbf37d3c46476c51140d0b5f102d5de879b37580b",
         summary="colour deblurring: 4 plug-and-play HQS steps around a denoiser trained end to end, 0.5-3% noise",
     ),
