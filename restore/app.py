@@ -40,6 +40,7 @@ from gradio.utils import get_upload_folder as gradio_upload_folder
 from PIL import Image as PILImage
 from torch import Tensor
 
+from .allocator import keep_freed_memory
 from .engine import EngineSettings, select_device
 from .estimate import estimate_sigma
 from .io import IMAGE_SUFFIXES, Image, ImageError, encode_image, read_image
@@ -1048,6 +1049,7 @@ def launch(
 ) -> int:
     """Build and serve the app until interrupted."""
     config = config or AppConfig()
+    keep_freed_memory()
     serve(build_app(config), config, host=host, port=port, share=share, concurrency=concurrency)
     return 0
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .allocator import keep_freed_memory
 from .batch import BatchOptions, collect_inputs, run_batch
 from .engine import EngineSettings, select_device
 from .ensemble import SelfEnsemble
@@ -222,6 +223,7 @@ def _run_task(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    keep_freed_memory()
     try:
         if args.command in TASKS:
             return _run_task(args)

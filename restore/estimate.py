@@ -1,27 +1,58 @@
 """Noise-level estimation from a single noisy image.
 
-The estimator is the patch-PCA method of Chen, Zhu and Heng, "An Efficient Statistical
-Method for Image Noise Level Estimation" (ICCV 2015): natural image patches live near a
-low-dimensional subspace, so the smallest eigenvalues of the patch covariance are noise.
-It is accurate on textured photographs where the wavelet-MAD rule (Donoho 1995) over-reads
-texture as noise; :func:`estimate_sigma_mad` is kept as the fast, classic alternative.
+Patch PCA (Chen, Zhu and Heng, "An Efficient Statistical Method for Image Noise Level
+Estimation", ICCV 2015) on weakly textured patches (Liu, Tanaka and Okutomi, "Single-Image
+Noise Level Estimation for Blind Denoising", TIP 2013). Natural image patches live near a
+low-dimensional subspace, so the smallest eigenvalues of the patch covariance are noise; but
+textured patches leak signal into them, which over-reads the noise (on 40 training images, by
+1.5 at sigma 15 and 4.5 at sigma 2 on the 0-255 scale). So the estimate is refined on the patches
+whose gradient energy noise alone would explain at the current estimate. Colour patches (75
+dimensions) keep a clean noise tail, and there the selection itself biases low (-0.3 at sigma 25),
+so only single-channel images are refined. :func:`estimate_sigma_mad` is kept as the fast, classic
+alternative.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 
-def _patch_eigenvalues(y: Tensor, patch: int, max_patches: int) -> Tensor:
-    patches = F.unfold(y[None].double(), patch).squeeze(0)  # (C*p*p, L)
-    if patches.shape[1] > max_patches:
-        step = patches.shape[1] // max_patches + 1
-        patches = patches[:, ::step]
-    patches = patches - patches.mean(dim=1, keepdim=True)
-    cov = patches @ patches.T / patches.shape[1]
-    return torch.linalg.eigvalsh(cov)  # ascending
+@functools.cache
+def _noise_only_gradient_energy(patch: int, channels: int, quantile: float = 0.99) -> float:
+    """The ``quantile`` of a patch's summed squared differences under unit-variance white noise.
+
+    The energy is a quadratic form ``n^T M n`` of the noise; like Liu et al., approximate it by
+    the gamma distribution of the same mean ``tr(M)`` and variance ``2 tr(M^2)``.
+    """
+    index = torch.arange(patch * patch).view(patch, patch)
+    rows = [(index[:, 1:], index[:, :-1]), (index[1:, :], index[:-1, :])]
+    pairs = torch.cat([torch.stack([a.flatten(), b.flatten()], 1) for a, b in rows])
+    difference = torch.zeros(len(pairs), patch * patch, dtype=torch.float64)
+    difference[torch.arange(len(pairs)), pairs[:, 0]] = 1
+    difference[torch.arange(len(pairs)), pairs[:, 1]] = -1
+    m = difference.T @ difference
+    mean, variance = channels * m.trace(), channels * 2 * (m @ m).trace()
+    shape, scale = mean**2 / variance, variance / mean
+    low, high = torch.zeros((), dtype=torch.float64), 10 * mean
+    for _ in range(60):  # bisection on the regularised incomplete gamma function
+        mid = (low + high) / 2
+        if torch.special.gammainc(shape, mid / scale) < quantile:
+            low = mid
+        else:
+            high = mid
+    return float(high)
+
+
+def _gradient_energy(y: Tensor, patch: int) -> Tensor:
+    """Summed squared horizontal and vertical differences inside every ``patch`` window, ``(H-p+1, W-p+1)``."""
+    dh = (y[:, :, 1:] - y[:, :, :-1]).square().sum(0, keepdim=True)
+    dv = (y[:, 1:, :] - y[:, :-1, :]).square().sum(0, keepdim=True)
+    count = patch * (patch - 1)
+    return (F.avg_pool2d(dh, (patch, patch - 1), stride=1) + F.avg_pool2d(dv, (patch - 1, patch), stride=1))[0] * count
 
 
 def _sigma_from_eigenvalues(eig: Tensor) -> float:
@@ -36,19 +67,49 @@ def _sigma_from_eigenvalues(eig: Tensor) -> float:
     return float(eig[0].sqrt())
 
 
+def _pca_sigma(patches: Tensor) -> float:
+    centred = patches - patches.mean(dim=1, keepdim=True)
+    cov = centred @ centred.T / centred.shape[1]
+    return _sigma_from_eigenvalues(torch.linalg.eigvalsh(cov.double()))
+
+
+def _image_sigma(y: Tensor, patch: int, max_patches: int, iterations: int) -> float:
+    y = y.float()
+    energy = _gradient_energy(y, patch)
+    stride = max(1, int((energy.numel() / max_patches) ** 0.5 + 0.999))
+    patches = F.unfold(y[None], patch, stride=stride)[0]  # (C*p*p, L)
+    energy = energy[::stride, ::stride].flatten()
+    threshold = _noise_only_gradient_energy(patch, y.shape[0])
+    sigma = _pca_sigma(patches)
+    for _ in range(iterations):
+        weak = energy < threshold * sigma**2
+        if int(weak.sum()) < 10 * patches.shape[0]:
+            break
+        refined = _pca_sigma(patches[:, weak])
+        if abs(refined - sigma) < 1e-5:
+            return refined
+        sigma = refined
+    return sigma
+
+
 def _centre_crop(y: Tensor, size: int) -> Tensor:
     h, w = y.shape[-2:]
     top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
     return y[..., top : top + size, left : left + size]
 
 
-def estimate_sigma(y: Tensor, *, patch: int = 7, max_patches: int = 200_000, max_size: int = 768) -> Tensor:
+def estimate_sigma(
+    y: Tensor, *, patch: int = 7, max_patches: int = 50_000, max_size: int = 768, iterations: int = 5
+) -> Tensor:
     """Noise standard deviation of each image in a batch, on the [0, 1] scale.
 
     Args:
         y: ``(N, C, H, W)`` noisy images (or ``(C, H, W)``); colour channels are assumed to
             share one noise level.
+        max_patches: patches are taken on a strided grid of about this many positions.
         max_size: larger images are estimated on their central ``max_size`` square.
+        iterations: rounds of weak-texture selection on single-channel images (0: plain patch
+            PCA over all patches; colour images always get plain patch PCA).
     Returns:
         ``(N,)`` tensor of sigma estimates.
 
@@ -63,8 +124,9 @@ def estimate_sigma(y: Tensor, *, patch: int = 7, max_patches: int = 200_000, max
     if y.dim() != 4 or min(y.shape[-2:]) < 2 * patch:
         raise ValueError(f"need (N, C, H, W) images of at least {2 * patch} px, got {tuple(y.shape)}")
     y = _centre_crop(y, max_size)
-    channel_patch = patch if y.shape[1] == 1 else max(3, patch - 2)
-    sigmas = [_sigma_from_eigenvalues(_patch_eigenvalues(img, channel_patch, max_patches)) for img in y]
+    gray = y.shape[1] == 1
+    channel_patch = patch if gray else max(3, patch - 2)
+    sigmas = [_image_sigma(img, channel_patch, max_patches, iterations if gray else 0) for img in y]
     return torch.tensor(sigmas, dtype=torch.float32)
 
 

@@ -93,3 +93,17 @@ def test_bench_refuses_sets_that_are_not_in_the_data(tmp_path, capsys):
     assert main(["bench", "--tasks", "denoise", "--sets", "Set12", "--out", str(tmp_path)]) == 2
     assert "nothing to measure for --tasks denoise --sets Set12" in capsys.readouterr().err
     assert not (tmp_path / "results.md").exists()
+
+
+def test_shipped_denoisers_run_blind_and_classical_ones_get_the_true_sigma(monkeypatch):
+    given = {}
+
+    def record(restorer, pixels, degradation, settings):
+        given[restorer.name] = degradation.sigma
+        return pixels
+
+    monkeypatch.setattr(bench, "run_restorer", record)
+    bench.run_benchmark(None, None, ["denoise"], 1, {"bm3d"}, lambda row: None)
+    assert given["nlm"] == 25 / 255  # the last setting run is colour sigma 25
+    shipped = [name for name in given if name.startswith("restore-denoise")]
+    assert len(shipped) >= 3 and all(given[name] is None for name in shipped)
