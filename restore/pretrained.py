@@ -64,7 +64,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, **GROWN_BLOCKS},
-        sha256="72e17f1e7427904923f6aca939d318c7544e8ec0d185025b0ae4114cf3902874",
+        sha256="c552fd5d1958ba4fd6f18c152bb73b0799e4183f343881f6c509ad56c6daa33c",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(

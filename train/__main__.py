@@ -8,8 +8,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from restore.allocator import keep_freed_memory
-
 from .config import ConfigError, load_config
 
 
@@ -58,7 +56,6 @@ def finetune_overrides(config: Path, model: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    keep_freed_memory()
     if args.plot is not None:
         from .plot import plot_run
 
