@@ -3,9 +3,10 @@
 A forward pass frees and reallocates feature maps of tens of megabytes. glibc serves those with
 ``mmap`` and unmaps them on free, so every pass page-faults its memory in again. Raising the mmap
 threshold (first: setting any threshold freezes glibc's adaptive one at its 128 KB default, which
-is slower still) and the trim threshold keeps the memory for reuse. On one thread here the gray
-denoiser on a 512x512 image went from 0.49-0.55 s to 0.36-0.43 s, and on two threads unrolled
-deblurring (``restore-deblur-hqs``) from 3.2-4.2 s to 1.9-2.0 s; training steps did not change.
+is slower still) and the trim threshold keeps the memory for reuse. On two threads here,
+``restore-deblur-hqs`` on a 512x512 gray image went from 4.8-4.9 s to 2.4-2.6 s and the gray
+denoiser from 0.34-0.41 s to 0.23-0.24 s; training steps did not change
+(``scripts/allocator_speed.py``).
 The process keeps its peak memory until it exits instead of returning it between images. The
 front ends (CLI, app, benchmark) call :func:`keep_freed_memory`; Python users may call it too,
 or set ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` in the environment.
