@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from restore.engine import pad_to_multiple  # noqa: F401 (re-exported for the architectures)
 
@@ -37,3 +37,42 @@ def noise_level(sigma: float | Tensor | None, y: Tensor) -> Tensor:
 def fft_dtype(x: Tensor) -> torch.dtype:
     """float64 for float64 inputs, float32 for everything else (half types have no CPU FFT)."""
     return torch.float64 if x.dtype == torch.float64 else torch.float32
+
+
+def _onednn_applies(x: Tensor) -> bool:
+    return (
+        x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and x.dim() == 4
+        and torch.backends.mkldnn.is_available()
+        and torch.backends.mkldnn.enabled
+        and not torch.is_autocast_enabled("cpu")  # autocast would not reach the direct oneDNN call
+    )
+
+
+class PointwiseConv2d(nn.Conv2d):
+    """A 1x1 :class:`torch.nn.Conv2d` that runs on oneDNN for CPU float32 maps.
+
+    PyTorch sends 1x1 convolutions on one CPU thread to its im2col path ("THNN is faster when
+    single-threaded"), which on channels_last maps is 2-3x slower than oneDNN here and copies the
+    bias over the whole output first (``scripts/pointwise_conv_speed.py``). oneDNN gives the same
+    result and gradients; with more threads PyTorch already picks it. Same parameters and state
+    dict as ``nn.Conv2d(in_channels, out_channels, 1)``.
+
+    Shape:
+        ``(N, in_channels, H, W) -> (N, out_channels, H, W)``.
+
+    Example:
+        >>> conv = PointwiseConv2d(4, 8)
+        >>> x = torch.rand(1, 4, 5, 6)
+        >>> torch.allclose(conv(x), nn.functional.conv2d(x, conv.weight, conv.bias), atol=1e-6)
+        True
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, *, bias: bool = True):
+        super().__init__(in_channels, out_channels, kernel_size=1, bias=bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if _onednn_applies(x):
+            return torch.ops.aten.mkldnn_convolution(x, self.weight, self.bias, (0, 0), (1, 1), (1, 1), 1)
+        return super().forward(x)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import noise_level, pad_to_multiple
+from .common import PointwiseConv2d, noise_level, pad_to_multiple
 
 
 class LayerNorm2d(nn.Module):
@@ -77,14 +77,14 @@ class NAFBlock(nn.Module):
         super().__init__()
         hidden = channels * expand
         self.norm1 = LayerNorm2d(channels)
-        self.conv1 = nn.Conv2d(channels, hidden, kernel_size=1)
+        self.conv1 = PointwiseConv2d(channels, hidden)
         self.conv2 = nn.Conv2d(hidden, hidden, kernel_size=3, padding=1, groups=hidden)
         self.sg = SimpleGate()
         self.sca = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(hidden // 2, hidden // 2, kernel_size=1))
-        self.conv3 = nn.Conv2d(hidden // 2, channels, kernel_size=1)
+        self.conv3 = PointwiseConv2d(hidden // 2, channels)
         self.norm2 = LayerNorm2d(channels)
-        self.conv4 = nn.Conv2d(channels, hidden, kernel_size=1)
-        self.conv5 = nn.Conv2d(hidden // 2, channels, kernel_size=1)
+        self.conv4 = PointwiseConv2d(channels, hidden)
+        self.conv5 = PointwiseConv2d(hidden // 2, channels)
         self.beta = nn.Parameter(torch.zeros(1, channels, 1, 1))
         self.gamma = nn.Parameter(torch.zeros(1, channels, 1, 1))
 
@@ -147,9 +147,7 @@ class NAFNetDenoiser(nn.Module):
         self.ups = nn.ModuleList()
         self.decoders = nn.ModuleList()
         for n in dec_blocks:
-            self.ups.append(
-                nn.Sequential(nn.Conv2d(channels, 2 * channels, kernel_size=1, bias=False), nn.PixelShuffle(2))
-            )
+            self.ups.append(nn.Sequential(PointwiseConv2d(channels, 2 * channels, bias=False), nn.PixelShuffle(2)))
             channels //= 2
             self.decoders.append(nn.Sequential(*(NAFBlock(channels=channels) for _ in range(n))))
         self.ending = nn.Conv2d(width, in_channels, kernel_size=3, padding=1)

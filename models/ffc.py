@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from restore.classical import opencv_inpaint
 from restore.solvers import pull_push_fill
 
-from .common import fft_dtype, pad_to_multiple
+from .common import PointwiseConv2d, fft_dtype, pad_to_multiple
 
 OutActivation = Literal["sigmoid", "none"]
 HoleFill = Literal["zeros", "pull_push", "telea"]
@@ -53,7 +53,7 @@ class FourierUnit(nn.Module):
 
     def __init__(self, *, in_channels: int, out_channels: int):
         super().__init__()
-        self.conv_layer = nn.Conv2d(2 * in_channels, 2 * out_channels, kernel_size=1, bias=False)
+        self.conv_layer = PointwiseConv2d(2 * in_channels, 2 * out_channels, bias=False)
         self.bn = nn.BatchNorm2d(2 * out_channels)
         self.relu = nn.ReLU(inplace=True)
 
@@ -103,11 +103,11 @@ class SpectralTransform(nn.Module):
             raise ValueError(f"the local Fourier unit needs out_channels // 2 divisible by 4, got {hidden}")
         self.downsample = nn.AvgPool2d(kernel_size=2, stride=2) if stride == 2 else nn.Identity()
         self.conv1 = nn.Sequential(
-            nn.Conv2d(in_channels, hidden, kernel_size=1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True)
+            PointwiseConv2d(in_channels, hidden, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True)
         )
         self.fu = FourierUnit(in_channels=hidden, out_channels=hidden)
         self.lfu = FourierUnit(in_channels=hidden, out_channels=hidden) if enable_lfu else None
-        self.conv2 = nn.Conv2d(hidden, out_channels, kernel_size=1, bias=False)
+        self.conv2 = PointwiseConv2d(hidden, out_channels, bias=False)
 
     def _local_fourier(self, u: Tensor) -> Tensor:
         h, w = u.shape[-2:]

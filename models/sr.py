@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .common import PointwiseConv2d
+
 
 class EnhancedSpatialAttention(nn.Module):
     """Spatial attention from a strided, max-pooled summary: ``x * sigmoid(ESA(x))`` (RFDN).
@@ -25,11 +27,11 @@ class EnhancedSpatialAttention(nn.Module):
 
     def __init__(self, *, channels: int, reduced: int = 16):
         super().__init__()
-        self.conv1 = nn.Conv2d(channels, reduced, kernel_size=1)
+        self.conv1 = PointwiseConv2d(channels, reduced)
         self.conv2 = nn.Conv2d(reduced, reduced, kernel_size=3, stride=2, padding=1)
         self.conv3 = nn.Conv2d(reduced, reduced, kernel_size=3, padding=1)
-        self.conv_f = nn.Conv2d(reduced, reduced, kernel_size=1)
-        self.conv4 = nn.Conv2d(reduced, channels, kernel_size=1)
+        self.conv_f = PointwiseConv2d(reduced, reduced)
+        self.conv4 = PointwiseConv2d(reduced, channels)
 
     def forward(self, x: Tensor) -> Tensor:
         c1 = self.conv1(x)
@@ -50,7 +52,7 @@ class ResidualLocalFeatureBlock(nn.Module):
         self.convs = nn.Sequential(
             *(layer for _ in range(3) for layer in (nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True)))
         )
-        self.fuse = nn.Conv2d(channels, channels, kernel_size=1)
+        self.fuse = PointwiseConv2d(channels, channels)
         self.esa = EnhancedSpatialAttention(channels=channels)
 
     def forward(self, x: Tensor) -> Tensor:

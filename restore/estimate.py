@@ -60,34 +60,56 @@ def _gradient_energy(y: Tensor, patch: int) -> Tensor:
 def _sigma_from_eigenvalues(eig: Tensor) -> float:
     # Chen et al.: the largest tail of eigenvalues (smallest ones) whose mean does not
     # exceed its median is pure noise, and its mean is the noise variance.
-    eig = eig.clamp_min(0)
-    n = eig.numel()
-    for k in range(n, 0, -1):
-        tail = eig[:k]
-        if tail.mean() <= tail.median():
-            return float(tail.mean().sqrt())
-    return float(eig[0].sqrt())
+    eig = eig.clamp_min(0).double()  # ascending, from eigvalsh
+    k = torch.arange(1, eig.numel() + 1)
+    tail_mean = eig.cumsum(0) / k
+    noise_only = (tail_mean <= eig[(k - 1) // 2]).nonzero()  # lower median, as torch.median
+    return float(tail_mean[noise_only[-1, 0]].sqrt() if len(noise_only) else eig[0].sqrt())
 
 
-def _pca_sigma(patches: Tensor) -> float:
-    centred = patches - patches.mean(dim=1, keepdim=True)
-    cov = centred @ centred.T / centred.shape[1]
-    return _sigma_from_eigenvalues(torch.linalg.eigvalsh(cov.double()))
+class _PrefixCovariance:
+    """Covariances of every prefix of ``(L, D)`` rows from one pass of block Gram matrices.
+
+    Rows are centred on their global mean first; prefixes stay close to it, so
+    ``cov = P^T P / n - m m^T`` loses nothing to cancellation.
+    """
+
+    def __init__(self, rows: Tensor, block: int = 256):
+        self.rows = rows - rows.mean(dim=0)
+        full = len(rows) // block * block
+        blocks = self.rows[:full].view(-1, block, rows.shape[1])
+        zero = rows.new_zeros(1, rows.shape[1], rows.shape[1])
+        self.grams = torch.cat([zero, (blocks.transpose(1, 2) @ blocks).cumsum(0)])
+        self.sums = torch.cat([rows.new_zeros(1, rows.shape[1]), blocks.sum(1).cumsum(0)])
+        self.block = block
+
+    def __call__(self, n: int) -> Tensor:
+        whole = min(n // self.block, len(self.grams) - 1)
+        rest = self.rows[whole * self.block : n]
+        mean = (self.sums[whole] + rest.sum(0)) / n
+        return (self.grams[whole] + rest.T @ rest) / n - torch.outer(mean, mean)
 
 
 def _image_sigma(y: Tensor, patch: int, max_patches: int, iterations: int) -> float:
     y = y.float()
     energy = _gradient_energy(y, patch)
     stride = math.ceil((energy.numel() / max_patches) ** 0.5)
-    patches = F.unfold(y[None], patch, stride=stride)[0]  # (C*p*p, L)
-    energy = energy[::stride, ::stride].flatten()
+    # Patches as rows sorted by gradient energy: every weak-texture subset is then a prefix.
+    energy, order = energy[::stride, ::stride].flatten().sort()
+    windows = y.unfold(1, patch, stride).unfold(2, patch, stride)  # (C, Lh, Lw, p, p)
+    patches = windows.permute(1, 2, 0, 3, 4).flatten(2).flatten(0, 1)[order]  # (L, C*p*p)
+    covariance = _PrefixCovariance(patches)
     threshold = _noise_only_gradient_energy(patch, y.shape[0])
-    sigma = _pca_sigma(patches)
+
+    def pca_sigma(n: int) -> float:
+        return _sigma_from_eigenvalues(torch.linalg.eigvalsh(covariance(n).double()))
+
+    sigma = pca_sigma(len(patches))
     for _ in range(iterations):
-        weak = energy < threshold * sigma**2
-        if int(weak.sum()) < 10 * patches.shape[0]:
+        weak = int(torch.searchsorted(energy, threshold * sigma**2))
+        if weak < 10 * patches.shape[1]:
             break
-        refined = _pca_sigma(patches[:, weak])
+        refined = pca_sigma(weak)
         if abs(refined - sigma) < 1e-5:
             return refined
         sigma = refined

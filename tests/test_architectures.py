@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
+from restore.models.common import PointwiseConv2d
 from restore.models.denoiser import LayerNorm2d, NAFBlock, NAFNetDenoiser, gray_from_colour_state
 from restore.models.ffc import (
     LAMA_BIG,
@@ -407,3 +408,35 @@ def test_layernorm2d_normalises_each_pixel_over_channels():
     out = LayerNorm2d(8).double()(x)
     assert torch.allclose(out.mean(dim=1), torch.zeros(2, 5, 7, dtype=torch.float64), atol=1e-12)
     assert torch.allclose(out.var(dim=1, unbiased=False), torch.ones(2, 5, 7, dtype=torch.float64), atol=1e-5)
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_pointwise_conv_is_a_1x1_conv_in_value_and_gradient(channels_last):
+    conv = PointwiseConv2d(6, 10)
+    x = torch.randn(2, 6, 9, 13, requires_grad=True)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    out, reference = conv(x), F.conv2d(x, conv.weight, conv.bias)
+    assert torch.allclose(out, reference, atol=1e-5)
+    g = torch.randn_like(out)
+    grads = torch.autograd.grad(out, (x, conv.weight, conv.bias), g)
+    reference_grads = torch.autograd.grad(reference, (x, conv.weight, conv.bias), g)
+    assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(grads, reference_grads, strict=True))
+    assert conv.state_dict().keys() == torch.nn.Conv2d(6, 10, 1).state_dict().keys()
+
+
+def test_pointwise_conv_takes_onednn_on_one_thread_where_pytorch_would_not():
+    """The reason it exists: at one thread PyTorch sends 1x1 convolutions to its slower im2col path."""
+    conv = PointwiseConv2d(16, 32)
+    x = torch.rand(1, 16, 256, 256).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode(), torch.profiler.profile() as prof:
+        conv(x)
+        F.conv2d(x, conv.weight, conv.bias)
+    ops = [event.key for event in prof.key_averages()]
+    assert "aten::mkldnn_convolution" in ops and "aten::_slow_conv2d_forward" in ops
+
+
+def test_pointwise_conv_float64_gradcheck():
+    conv = PointwiseConv2d(3, 4).double()
+    x = torch.randn(1, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(conv, (x,))

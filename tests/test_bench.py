@@ -1,4 +1,5 @@
 import dataclasses
+import time
 from pathlib import Path
 
 import cv2
@@ -7,6 +8,7 @@ import torch
 
 from restore import bench
 from restore.cli import main
+from restore.restorer import Degradation
 
 PEERS = Path(__file__).resolve().parents[1].parent / "shared" / "benchdata" / "peers"
 
@@ -107,3 +109,18 @@ def test_shipped_denoisers_run_blind_and_classical_ones_get_the_true_sigma(monke
     assert given["nlm"] == 25 / 255  # the last setting run is colour sigma 25
     shipped = [name for name in given if name.startswith("restore-denoise")]
     assert len(shipped) >= 3 and all(given[name] is None for name in shipped)
+
+
+def test_times_leave_out_a_warm_up_pass(monkeypatch):
+    calls = []
+
+    def first_call_slow(restorer, pixels, degradation, settings):
+        calls.append(pixels.shape)
+        time.sleep(0.5 if len(calls) == 1 else 0.0)
+        return pixels
+
+    monkeypatch.setattr(bench, "run_restorer", first_call_slow)
+    x = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    cases = [bench.Case(f"c{i}", x, x, Degradation(sigma=0.1)) for i in range(3)]
+    seconds_per_image = bench.measure(bench.load_method("denoise", "nlm"), cases)[2]
+    assert len(calls) == 4 and seconds_per_image < 0.1

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from restore.estimate import _gradient_energy, _noise_only_gradient_energy, estimate_sigma
+from restore.estimate import _gradient_energy, _noise_only_gradient_energy, _PrefixCovariance, estimate_sigma
 
 from .conftest import clean_example
 
@@ -45,3 +45,10 @@ def test_noise_only_threshold_is_the_99th_percentile_of_white_noise_gradient_ene
     energy = _gradient_energy(noise, patch)[::patch, ::patch].flatten()  # disjoint windows
     below = float((energy < _noise_only_gradient_energy(patch, channels)).double().mean())
     assert abs(below - 0.99) < 0.004
+
+
+def test_prefix_covariance_is_the_covariance_of_each_prefix():
+    rows = torch.rand(1000, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64) + 3
+    covariance = _PrefixCovariance(rows, block=64)
+    for n in (2, 63, 64, 65, 640, 999, 1000):
+        assert torch.allclose(covariance(n), torch.cov(rows[:n].T, correction=0), atol=1e-12)
