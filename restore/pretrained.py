@@ -64,7 +64,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, **GROWN_BLOCKS},
-        sha256="c552fd5d1958ba4fd6f18c152bb73b0799e4183f343881f6c509ad56c6daa33c",
+        sha256="3a0d7fb0ae35e866d2391ecdc97cdfd008dd4923edad0c8eb3344b712b9cbb1c",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
