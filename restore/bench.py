@@ -19,6 +19,7 @@ import argparse
 import csv
 import functools
 import io
+import os
 import resource
 import sys
 import time
@@ -446,6 +447,21 @@ def _chart(rows: list[Row], path: Path) -> None:
     cv2.imwrite(str(path), img)
 
 
+def pin_to_cpus(cpus: list[int]) -> None:
+    """Run this thread, and every thread it starts from now on, on ``cpus`` only; torch gets one thread each.
+
+    A thread count alone does not bind every method: BM3D (the ``bm3d`` package) runs two threads
+    whatever ``OMP_NUM_THREADS`` says, so a one-thread comparison would give it twice the cores.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        raise ValueError("--cpus needs Linux (os.sched_setaffinity)")
+    allowed = os.sched_getaffinity(0)
+    if not cpus or not set(cpus) <= allowed:
+        raise ValueError(f"--cpus {','.join(map(str, cpus))}: choose from the allowed CPUs {sorted(allowed)}")
+    os.sched_setaffinity(0, cpus)
+    torch.set_num_threads(len(cpus))
+
+
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(prog="restore bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="benchmark data root (default: the bundled examples)")
@@ -456,6 +472,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--limit", type=int, help="at most this many images per set (quick runs)")
     parser.add_argument("--skip", default="", help="comma-separated method names to leave out (e.g. bm3d)")
     parser.add_argument("--sets", default="", help=f"comma-separated sets to run (default all: {', '.join(SET_NAMES)})")
+    parser.add_argument(
+        "--cpus",
+        type=lambda text: [int(c) for c in text.split(",")],
+        help="comma-separated CPU ids to run on, with one torch thread each (e.g. 0), so that every method, BM3D's "
+        "own threads included, gets the same cores",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench"))
     parser.add_argument(
         "--merge",
@@ -467,6 +489,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def run(args: argparse.Namespace) -> int:
     keep_freed_memory()
+    if args.cpus is not None:
+        try:
+            pin_to_cpus(args.cpus)
+        except ValueError as error:
+            print(f"restore bench: error: {error}", file=sys.stderr)
+            return 2
     for flag, folder in (("--data", args.data), ("--peers", args.peers)):
         if folder is not None and not folder.is_dir():
             print(f"restore bench: error: {flag} {folder}: not a folder", file=sys.stderr)

@@ -1,4 +1,7 @@
 import dataclasses
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -124,3 +127,21 @@ def test_times_leave_out_a_warm_up_pass(monkeypatch):
     cases = [bench.Case(f"c{i}", x, x, Degradation(sigma=0.1)) for i in range(3)]
     seconds_per_image = bench.measure(bench.load_method("denoise", "nlm"), cases)[2]
     assert len(calls) == 4 and seconds_per_image < 0.1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_pinning_binds_the_threads_started_afterwards(tmp_path):
+    """BM3D starts its own threads; --cpus must bind them too."""
+    script = (
+        "import os, threading; from restore.bench import pin_to_cpus; "
+        "cpu = min(os.sched_getaffinity(0)); pin_to_cpus([cpu]); seen = []; "
+        "t = threading.Thread(target=lambda: seen.append(os.sched_getaffinity(0))); t.start(); t.join(); "
+        "print(seen[0] == {cpu} and os.sched_getaffinity(0) == {cpu})"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+
+
+def test_bench_refuses_cpus_it_may_not_use(tmp_path, capsys):
+    assert main(["bench", "--cpus", "100000", "--out", str(tmp_path)]) == 2
+    assert "--cpus 100000: choose from the allowed CPUs" in capsys.readouterr().err
