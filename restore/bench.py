@@ -258,6 +258,14 @@ def upscale_cases(root: Path | None, scale: int, limit: int | None) -> dict[str,
     return out
 
 
+def restore_case(restorer: Restorer, case: Case, blind: bool = False) -> np.ndarray:
+    """``restorer``'s ``(H, W, C)`` output for one case, through the engine untiled; ``blind`` withholds sigma."""
+    pixels_in = case.y[0].permute(1, 2, 0).numpy().astype(np.float32)
+    degradation = replace(case.degradation, sigma=None) if blind else case.degradation
+    with torch.inference_mode():
+        return run_restorer(restorer, pixels_in, degradation, EngineSettings(tile=0))
+
+
 def measure(
     restorer: Restorer, cases: list[Case], crop: int = 0, y_channel: bool = False, blind: bool = False
 ) -> tuple:
@@ -267,16 +275,11 @@ def measure(
     (oneDNN builds its kernels for each new shape on first use), as they would be over a folder.
     """
     scores_p, scores_s, seconds, pixels = [], [], 0.0, 0
-    for i, case in enumerate(cases[:1] + cases):
-        pixels_in = case.y[0].permute(1, 2, 0).numpy().astype(np.float32)
-        degradation = replace(case.degradation, sigma=None) if blind else case.degradation
-        if i == 0:
-            with torch.inference_mode():
-                run_restorer(restorer, pixels_in, degradation, EngineSettings(tile=0))
-            continue
+    if cases:
+        restore_case(restorer, cases[0], blind)
+    for case in cases:
         t0 = time.perf_counter()
-        with torch.inference_mode():
-            out = run_restorer(restorer, pixels_in, degradation, EngineSettings(tile=0))
+        out = restore_case(restorer, case, blind)
         seconds += time.perf_counter() - t0
         x_hat = _quantise(torch.from_numpy(out).permute(2, 0, 1)[None].double())
         pixels += case.x.shape[-1] * case.x.shape[-2]

@@ -92,12 +92,13 @@ class _PrefixCovariance:
 
 def _image_sigma(y: Tensor, patch: int, max_patches: int, iterations: int) -> float:
     y = y.float()
-    energy = _gradient_energy(y, patch)
-    stride = math.ceil((energy.numel() / max_patches) ** 0.5)
-    # Patches as rows sorted by gradient energy: every weak-texture subset is then a prefix.
-    energy, order = energy[::stride, ::stride].flatten().sort()
+    positions = (y.shape[1] - patch + 1) * (y.shape[2] - patch + 1)
+    stride = math.ceil((positions / max_patches) ** 0.5)
     windows = y.unfold(1, patch, stride).unfold(2, patch, stride)  # (C, Lh, Lw, p, p)
-    patches = windows.permute(1, 2, 0, 3, 4).flatten(2).flatten(0, 1)[order]  # (L, C*p*p)
+    patches = windows.permute(1, 2, 0, 3, 4).flatten(2).flatten(0, 1)  # (L, C*p*p)
+    if iterations:  # rows sorted by gradient energy: every weak-texture subset is then a prefix
+        energy, order = _gradient_energy(y, patch)[::stride, ::stride].flatten().sort()
+        patches = patches[order]
     covariance = _PrefixCovariance(patches)
     threshold = _noise_only_gradient_energy(patch, y.shape[0])
 

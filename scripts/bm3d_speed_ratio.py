@@ -17,25 +17,19 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from restore.allocator import keep_freed_memory
-from restore.bench import Case, denoise_cases, pin_to_cpus
-from restore.engine import EngineSettings, run_restorer
+from restore.bench import Case, denoise_cases, pin_to_cpus, restore_case
 from restore.methods import load_method
 from restore.restorer import Restorer
 
 
 def seconds(restorer: Restorer, case: Case, blind: bool) -> float:
-    pixels = case.y[0].permute(1, 2, 0).numpy().astype(np.float32)
-    degradation = replace(case.degradation, sigma=None) if blind else case.degradation
     t0 = time.perf_counter()
-    with torch.inference_mode():
-        run_restorer(restorer, pixels, degradation, EngineSettings(tile=0))
+    restore_case(restorer, case, blind)
     return time.perf_counter() - t0
 
 
