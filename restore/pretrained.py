@@ -64,7 +64,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, **GROWN_BLOCKS},
-        sha256="3a0d7fb0ae35e866d2391ecdc97cdfd008dd4923edad0c8eb3344b712b9cbb1c",
+        sha256="5d4dc45fe10b12f2c1a1ee16bf304227806cc9b23f8d1536e7dbb5c7efb77d7e",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
@@ -78,7 +78,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, **GROWN_BLOCKS},
-        sha256="d2b4d817c14598c972030b9063a5a823ce4a0bd3eb16110df4f26b4f50273b22",
+        sha256="56a3b52bbd3de31d332cbcae2410d6d9ae48b6eef5985e5bde85219e0a666c15",
         summary="self-supervised (R2R) gray denoiser for sigma 25, trained from noisy images only",
     ),
     "restore-deblur": PretrainedModel(

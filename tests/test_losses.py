@@ -33,6 +33,7 @@ from restore.losses import (
     l1_loss,
     ms_ssim_loss,
     mse_loss,
+    psnr_loss,
     r1_penalty,
     r2r_loss,
     r2r_offset,
@@ -41,6 +42,7 @@ from restore.losses import (
     wavelet_loss,
 )
 from restore.losses.perceptual import VGG19_LAYERS, VGG19Features
+from restore.metrics import psnr
 from restore.noise import GammaNoise, GaussianNoise, PoissonGaussianNoise, PoissonNoise
 from restore.operators import Blur, Downsample, Mask
 
@@ -70,6 +72,18 @@ def test_pixel_losses_values():
     assert l1_loss(x_hat, x, reduction="sum").item() == pytest.approx(3.0)
     with pytest.raises(ValueError, match="same shape"):
         l1_loss(torch.zeros(2), torch.zeros(3))
+
+
+def test_psnr_loss_is_minus_the_mean_psnr_and_weighs_every_image_equally_in_db():
+    x = torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    error = 0.01 * torch.randn(1, 1, 16, 16, generator=torch.Generator().manual_seed(1))
+    x_hat = (x + torch.cat([error, 10 * error])).requires_grad_()
+    loss = psnr_loss(x_hat, x, eps=0)
+    assert loss.item() == pytest.approx(-psnr(x_hat.detach(), x).mean().item(), rel=1e-5)
+    loss.backward()
+    # the image with 10x the error gets 1/10 of the gradient, where mse_loss would give it 10x
+    norms = x_hat.grad.flatten(1).norm(dim=1)
+    assert (norms[1] / norms[0]).item() == pytest.approx(0.1, rel=1e-4)
 
 
 @pytest.mark.parametrize("loss", [ssim_loss, ms_ssim_loss])

@@ -68,6 +68,7 @@ class LossConfig:
     l1: float = 1.0
     charbonnier: float = 0.0
     mse: float = 0.0
+    psnr: float = 0.0
     ssim: float = 0.0
     fft: float = 0.0
     wavelet: float = 0.0

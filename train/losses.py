@@ -20,6 +20,7 @@ PAIRWISE = {
     "l1": L.l1_loss,
     "charbonnier": L.charbonnier_loss,
     "mse": L.mse_loss,
+    "psnr": L.psnr_loss,
     "ssim": L.ssim_loss,
     "fft": L.fft_loss,
     "wavelet": L.wavelet_loss,

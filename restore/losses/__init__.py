@@ -17,7 +17,7 @@ from .combine import combine_losses
 from .consistency import consistency_loss
 from .frequency import fft_loss, focal_frequency_loss
 from .perceptual import LPIPSLoss, VGG19Features, VGGPerceptualLoss, find_vgg19_weights
-from .pixel import charbonnier_loss, l1_loss, mse_loss
+from .pixel import charbonnier_loss, l1_loss, mse_loss, psnr_loss
 from .self_supervised import (
     gr2r_loss,
     gr2r_offset,
@@ -51,6 +51,7 @@ __all__ = [
     "l1_loss",
     "ms_ssim_loss",
     "mse_loss",
+    "psnr_loss",
     "r1_penalty",
     "r2r_loss",
     "r2r_offset",

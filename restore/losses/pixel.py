@@ -1,4 +1,4 @@
-"""Pixel losses: L1, Charbonnier and MSE, each ``mean`` over all elements by default."""
+"""Pixel losses: L1, Charbonnier and MSE, each ``mean`` over all elements by default, and PSNR per image."""
 
 from __future__ import annotations
 
@@ -68,3 +68,22 @@ def mse_loss(x_hat: Tensor, x: Tensor, *, reduction: Reduction = "mean") -> Tens
     """
     _check(x_hat, x)
     return _reduce((x_hat - x).pow(2), reduction)
+
+
+def psnr_loss(x_hat: Tensor, x: Tensor, *, eps: float = 1e-8) -> Tensor:
+    """Negative PSNR (peak 1) averaged over the batch, ``mean_i 10 log10(MSE_i + eps)``.
+
+    Each image's gradient is its MSE gradient divided by its own MSE, so images with little
+    noise weigh as much in dB as very noisy ones; a pixel loss averaged over the batch lets the
+    noisiest images dominate (NAFNet trains its denoisers with this loss).
+
+    Shape:
+        ``x_hat, x: (N, *)`` -> scalar.
+
+    Example:
+        >>> float(psnr_loss(torch.zeros(1, 4), torch.full((1, 4), 0.1), eps=0))
+        -20.0
+    """
+    _check(x_hat, x)
+    mse = (x_hat - x).pow(2).flatten(1).mean(dim=1)
+    return 10 * torch.log10(mse + eps).mean()
