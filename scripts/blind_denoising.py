@@ -9,6 +9,8 @@
 Usage:
     python scripts/blind_denoising.py [--config train/configs/denoise_gray.yaml] [--model restore-denoise-gray]
         [--images 40] [--sigmas 1 5 15 25 50] [--threads 1]
+
+``--model`` takes a shipped name or an exported ``.safetensors`` (an earlier commit's weights, say).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from restore.train.config import load_config
 from restore.train.data import list_images, load_images, split_holdout
 
 from restore.estimate import estimate_sigma
+from restore.methods import load_method
 from restore.metrics import psnr
-from restore.pretrained import load_pretrained_restorer
 
 
 def estimator_errors(images: list[np.ndarray], sigma: float, iterations: int) -> tuple[np.ndarray, float]:
@@ -60,7 +62,7 @@ def main() -> None:
             line.append(f"{name} {e.mean():+.2f} / {np.abs(e).mean():.2f} / {np.abs(e).max():.2f} ({seconds:.3f} s)")
         print("  ".join(line))
 
-    model = load_pretrained_restorer(args.model).model
+    model = load_method("denoise", args.model).model
     columns = "PSNR given the true sigma / blind / blind with plain PCA"
     print(f"2. {args.model} on the {len(held_out)} held-out images of {args.config}: {columns}")
     crops = [torch.from_numpy(im)[None][..., :256, :256] for im in load_images(held_out, data.channels, 64)]
