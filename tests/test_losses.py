@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from restore.kernels import gaussian_kernel
+from restore.learned import recorrupted_average
 from restore.losses import (
     LPIPSLoss,
     PatchDiscriminator,
@@ -293,6 +294,34 @@ def test_r2r_minus_offset_matches_supervised_mse():
     # the test has power: a Noise2Noise-style target with dependent noise is off by far more
     naive = (_fixed_model(y + alpha * sigma * z) - y).pow(2).mean()
     assert abs((naive - offset) / supervised - 1) > 0.2
+
+
+def test_r2r_inference_pairs_its_draws_antithetically():
+    # R2R inference averages f(y + alpha sigma z_t); with the draws in pairs z, -z the average of an
+    # affine f is f(y) exactly, where independent draws leave a random error.
+    y = _clean(0, n=1)[..., :64, :64].float() + 0.1 * torch.randn(
+        1, 1, 64, 64, generator=torch.Generator().manual_seed(3)
+    )
+    sigma = torch.tensor([0.1])
+    conv = torch.nn.Conv2d(1, 1, 3, padding=1).requires_grad_(False)
+
+    def affine(t, level):
+        return conv(t)
+
+    paired = recorrupted_average(affine, y, sigma, alpha=0.5, draws=2)
+    assert (paired - conv(y)).abs().max() < 1e-5
+    single = recorrupted_average(affine, y, sigma, alpha=0.5, draws=1)
+    assert (single - conv(y)).abs().max() > 1e-2
+    # a nonlinear f still sees recorrupted inputs and the level sigma sqrt(1 + alpha^2)
+    seen = []
+
+    def nonlinear(t, level):
+        seen.append(float(level))
+        return _fixed_model(t)
+
+    out = recorrupted_average(nonlinear, y, sigma, alpha=0.5, draws=4)
+    assert seen == pytest.approx([0.1 * 1.25**0.5] * 4)
+    assert (out - _fixed_model(y)).abs().mean() > 1e-4
 
 
 def test_r2r_in_measurement_space_with_an_operator():
