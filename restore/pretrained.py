@@ -64,7 +64,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, **GROWN_BLOCKS},
-        sha256="5d4dc45fe10b12f2c1a1ee16bf304227806cc9b23f8d1536e7dbb5c7efb77d7e",
+        sha256="b2964f28a3058bd4000c09b7c7a03cf82eef0e6f3dafd59f578b991d49227d22",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
