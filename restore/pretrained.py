@@ -64,7 +64,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, **GROWN_BLOCKS},
-        sha256="b2964f28a3058bd4000c09b7c7a03cf82eef0e6f3dafd59f578b991d49227d22",
+        sha256="86a65f56a1396587f399dbbc7321cff9e27c1315ad1cfc7f0265a1255d6e7a45",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
