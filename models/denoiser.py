@@ -53,6 +53,43 @@ class SimpleGate(nn.Module):
         return a * b
 
 
+class ChannelAttention(nn.Sequential):
+    """NAFNet's simplified channel attention weights, ``conv1x1(mean(u))``, the mean global or local.
+
+    The mean is global in training, over a patch, but at test time over the whole image. Setting
+    ``window`` to the training patch (at this block's scale) keeps the statistic the network
+    learnt on large images, as the "test-time local converter" of Chu et al. (ECCV 2022) does.
+    Here the window means are taken on a grid of ``window / 7`` px blocks, shifted inward at the
+    borders so that every window lies inside the map; the 1x1 convolution runs on that grid and
+    its output is spread bilinearly over the pixels (the two commute). Maps no larger than the
+    window get the global mean, so training is unaffected. Its state dict is that of
+    ``nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, channels, 1))``.
+
+    Shape:
+        ``(N, C, H, W) -> (N, C, 1, 1)``, or ``(N, C, H, W)`` where the map exceeds the window.
+    """
+
+    BLOCKS_PER_WINDOW = 7
+
+    def __init__(self, channels: int):
+        super().__init__(nn.AdaptiveAvgPool2d(1), PointwiseConv2d(channels, channels))
+        self.window: int | None = None
+
+    def forward(self, u: Tensor) -> Tensor:
+        h, w = u.shape[-2:]
+        if self.window is None or (h <= self.window and w <= self.window):
+            return super().forward(u)
+        block = max(round(self.window / self.BLOCKS_PER_WINDOW), 1)
+        blocks = F.avg_pool2d(u, block, ceil_mode=True)
+        gh, gw = blocks.shape[-2:]
+        kh, kw = min(self.BLOCKS_PER_WINDOW, gh), min(self.BLOCKS_PER_WINDOW, gw)
+        windows = F.avg_pool2d(blocks, (kh, kw), stride=1)
+        # window i covers blocks i..i+k-1; pad so that block j reads the window centred on it
+        windows = F.pad(windows, ((kw - 1) // 2, kw // 2, (kh - 1) // 2, kh // 2), mode="replicate")
+        weights = F.interpolate(self[1](windows), size=(gh * block, gw * block), mode="bilinear", align_corners=False)
+        return weights[..., :h, :w]
+
+
 class NAFBlock(nn.Module):
     """NAFNet block: a gated depthwise-conv mixer and a gated feed-forward, each residual.
 
@@ -80,7 +117,7 @@ class NAFBlock(nn.Module):
         self.conv1 = PointwiseConv2d(channels, hidden)
         self.conv2 = nn.Conv2d(hidden, hidden, kernel_size=3, padding=1, groups=hidden)
         self.sg = SimpleGate()
-        self.sca = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(hidden // 2, hidden // 2, kernel_size=1))
+        self.sca = ChannelAttention(hidden // 2)
         self.conv3 = PointwiseConv2d(hidden // 2, channels)
         self.norm2 = LayerNorm2d(channels)
         self.conv4 = PointwiseConv2d(channels, hidden)
@@ -151,6 +188,15 @@ class NAFNetDenoiser(nn.Module):
             channels //= 2
             self.decoders.append(nn.Sequential(*(NAFBlock(channels=channels) for _ in range(n))))
         self.ending = nn.Conv2d(width, in_channels, kernel_size=3, padding=1)
+
+    def pool_locally(self, patch: int | None) -> None:
+        """Channel attention over windows of ``patch`` px (the training patch) at each scale; None: global."""
+        depth = len(self.encoders)
+        stages = [*zip(self.encoders, range(depth), strict=True), (self.middle, depth)]
+        stages += zip(self.decoders, reversed(range(depth)), strict=True)
+        for stage, level in stages:
+            for block in stage:
+                block.sca.window = None if patch is None else max(patch >> level, 1)
 
     def forward(self, y: Tensor, sigma: float | Tensor | None = None) -> Tensor:
         if y.dim() != 4 or y.shape[1] != self.in_channels:

@@ -22,13 +22,18 @@ from .restorer import Degradation, Restorer, Task
 
 @dataclass(frozen=True)
 class PretrainedModel:
-    """A shipped model; its weights are ``<name>.safetensors`` and its card ``<name>.md``."""
+    """A shipped model; its weights are ``<name>.safetensors`` and its card ``<name>.md``.
+
+    ``pool_window``: the patch size a NAFNet denoiser last trained on; its channel attention then
+    pools over windows of that size instead of the whole image (``NAFNetDenoiser.pool_locally``).
+    """
 
     task: Task
     architecture: str
     args: dict = field(default_factory=dict)
     sha256: str = ""
     summary: str = ""
+    pool_window: int | None = None
 
 
 # Names that pick a shipped model by the image's channels: gray images -> first, colour -> second.
@@ -73,6 +78,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         args={"in_channels": 3, **GROWN_BLOCKS},
         sha256="2db6cd5e7e15d3cbb0d6be6d50b47d310cf0c5cb83d8e548bc7f959e1c732f1b",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
+        pool_window=96,
     ),
     "restore-denoise-gray-r2r": PretrainedModel(
         task="denoise",
@@ -80,6 +86,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         args={"in_channels": 1, **GROWN_BLOCKS},
         sha256="56a3b52bbd3de31d332cbcae2410d6d9ae48b6eef5985e5bde85219e0a666c15",
         summary="self-supervised (R2R) gray denoiser for sigma 25, trained from noisy images only",
+        pool_window=96,
     ),
     "restore-deblur": PretrainedModel(
         task="deblur",
@@ -182,5 +189,7 @@ def _load_one_pass(name: str, device: str) -> Restorer:
     mismatched = any(meta["args"].get(k) != v for k, v in entry.args.items())
     if meta["architecture"] != entry.architecture or meta["task"] != entry.task or mismatched:
         raise RuntimeError(f"{path}: holds {meta['architecture']} for {meta['task']}, registry says otherwise")
+    if entry.pool_window:
+        model.pool_locally(entry.pool_window)
     channels = int(meta["args"].get("in_channels", 3))
     return ModelRestorer(model, entry.task, name, device=device, channels=channels, extra=meta["extra"])

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from restore.models.common import PointwiseConv2d
-from restore.models.denoiser import LayerNorm2d, NAFBlock, NAFNetDenoiser, gray_from_colour_state
+from restore.models.denoiser import ChannelAttention, LayerNorm2d, NAFBlock, NAFNetDenoiser, gray_from_colour_state
 from restore.models.ffc import (
     LAMA_BIG,
     FFCResnetBlock,
@@ -401,6 +401,72 @@ def test_fresh_nafblock_is_the_identity():
     with torch.no_grad():
         block.beta.fill_(0.5)
     assert not torch.allclose(block(x), x)
+
+
+def _window_means(u, window):
+    """Reference local pooling: the mean over the window around each pixel, shifted inward at the borders."""
+    means = F.avg_pool2d(u, window, stride=1)
+    return F.pad(means, ((window - 1) // 2, window // 2, (window - 1) // 2, window // 2), mode="replicate")
+
+
+def _identity_attention(channels):
+    attention = ChannelAttention(channels).double()
+    with torch.no_grad():
+        attention[1].weight.copy_(torch.eye(channels)[:, :, None, None])
+        attention[1].bias.zero_()
+    return attention
+
+
+def test_channel_attention_is_global_unless_the_map_exceeds_the_window():
+    attention = ChannelAttention(4)
+    u = torch.rand(2, 4, 37, 53)
+    plain = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Conv2d(4, 4, 1))
+    plain.load_state_dict(attention.state_dict())
+    assert torch.allclose(attention(u), plain(u))
+    attention.window = 53
+    assert torch.allclose(attention(u), plain(u))
+    attention.window = 16
+    assert attention(u).shape == u.shape
+
+
+@pytest.mark.parametrize("size", [(200, 300), (97, 131), (64, 250)])
+def test_local_channel_attention_follows_the_window_means(size):
+    rows = torch.arange(size[0], dtype=torch.float64)[:, None]
+    cols = torch.arange(size[1], dtype=torch.float64)
+    u = torch.stack(
+        [torch.sin(cols / 25) * torch.cos(rows / 20), rows / 100 + cols / 300, torch.cos(cols / 40).expand(size)]
+    )[None]
+    attention = _identity_attention(3)
+    attention.window = 50
+    exact = _window_means(u, 50)
+    error = (attention(u) - exact).abs().mean()
+    assert error < 0.1 * (u.mean((-2, -1), keepdim=True) - exact).abs().mean()
+
+
+def test_local_channel_attention_ignores_what_lies_beyond_the_window():
+    u = torch.zeros(1, 2, 120, 400, dtype=torch.float64)
+    u[..., 200:] = 1.0
+    attention = _identity_attention(2)
+    attention.window = 40
+    weights = attention(u)
+    assert weights[..., :140].abs().max() < 1e-12
+    assert (weights[..., 260:] - 1).abs().max() < 1e-12
+
+
+def test_denoiser_pools_locally_over_the_patch_at_each_scale():
+    torch.manual_seed(0)
+    net = NAFNetDenoiser(in_channels=1, width=8, enc_blocks=(1, 1), middle_blocks=1, dec_blocks=(1, 1))
+    for p in net.parameters():
+        p.data.normal_(0, 0.3)
+    small, large = torch.rand(1, 1, 40, 40), torch.rand(1, 1, 40, 120)
+    before_small, before_large = net(small, 0.1), net(large, 0.1)
+    net.pool_locally(40)
+    assert [b.sca.window for b in net.encoders[1]] == [20] and net.middle[0].sca.window == 10
+    assert [b.sca.window for b in net.decoders[0]] == [20] and net.decoders[1][0].sca.window == 40
+    assert torch.allclose(net(small, 0.1), before_small)
+    assert not torch.allclose(net(large, 0.1), before_large, atol=1e-4)
+    net.pool_locally(None)
+    assert torch.allclose(net(large, 0.1), before_large)
 
 
 def test_layernorm2d_normalises_each_pixel_over_channels():

@@ -17,7 +17,7 @@ from restore.kernels import motion_kernel
 from restore.masks import sample_mask
 from restore.metrics import psnr
 from restore.operators import Blur, Downsample, modcrop
-from restore.pretrained import PLUG_AND_PLAY, PRETRAINED, load_pretrained_restorer
+from restore.pretrained import PLUG_AND_PLAY, PRETRAINED, load_pretrained_restorer, weights_file
 from restore.restorer import Degradation
 
 from .conftest import clean_example
@@ -124,6 +124,16 @@ def test_the_default_denoiser_picks_the_model_for_the_image_channels():
         y = x + 25 / 255 * torch.randn(x.shape, generator=g)
         out = _run(restorer, y, Degradation(sigma=25 / 255))
         assert out.shape == x.shape and float(psnr(out, x)[0]) > float(psnr(y.clamp(0, 1), x)[0]) + 6
+
+
+def test_shipped_denoisers_pool_channel_attention_over_the_window_their_card_names():
+    denoisers = {name: e for name, e in PRETRAINED.items() if e.architecture == "nafnet_denoiser_small"}
+    assert {e.pool_window for e in denoisers.values()} == {None, 96}
+    for name, entry in denoisers.items():
+        model = load_pretrained_restorer(name, device="cpu").model
+        assert {block.sca.window for block in model.encoders[0]} == {entry.pool_window}
+        card = weights_file(name).with_suffix(".md").read_text()
+        assert entry.pool_window is None or f"windows of the {entry.pool_window} px training patch" in card
 
 
 def test_the_default_deblurrer_picks_the_model_for_the_image_channels_and_averages_two_passes(monkeypatch):
