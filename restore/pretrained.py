@@ -76,7 +76,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 3, **GROWN_BLOCKS},
-        sha256="2db6cd5e7e15d3cbb0d6be6d50b47d310cf0c5cb83d8e548bc7f959e1c732f1b",
+        sha256="ebdb75c13cd8dea0625f190506f00ef5e1f9bca5f636824af1819fe7aa19d9ef",
         summary="blind colour denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
         pool_window=96,
     ),
