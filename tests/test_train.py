@@ -124,7 +124,7 @@ def test_validate_scores_an_exported_model_as_its_run_did(data_dir, tmp_path, ca
     assert "holds out no validation images" in capsys.readouterr().err
 
 
-def test_finetune_starts_from_an_exported_model(data_dir, tmp_path):
+def test_finetune_starts_from_an_exported_model(data_dir, tmp_path, capsys):
     import yaml
 
     base = tiny_config("denoise", data_dir, tmp_path / "base")
@@ -142,6 +142,16 @@ def test_finetune_starts_from_an_exported_model(data_dir, tmp_path):
     assert tuned["optim"]["lr"] == pytest.approx(base.optim.lr / 10)
     assert tuned["model"]["args"]["width"] == 8 and tuned["run"]["init_from"] == str(weights)
     assert cli_main(["train", str(config), "--finetune", "no-such-model", "-q"]) == 2
+    # a model setting that --finetune would drop is refused; run.init_matching=true grows the model instead
+    grown = tmp_path / "grown.yaml"
+    grown.write_text((tmp_path / "base" / "config.yaml").read_text())
+    deeper = ["--set", "model.args.middle_blocks=2", "--set", f"run.out_dir={tmp_path / 'g'}", "--max-steps=1", "-q"]
+    assert cli_main(["train", str(grown), "--finetune", str(weights), *deeper]) == 2
+    assert "run.init_matching=true" in capsys.readouterr().err
+    assert cli_main(["train", str(grown), "--finetune", str(weights), *deeper, "--set", "run.init_matching=true"]) == 0
+    assert yaml.safe_load((tmp_path / "g" / "config.yaml").read_text())["model"]["args"]["middle_blocks"] == 2
+    # --validate scores the file as it is, whatever model the config names
+    assert cli_main(["train", str(grown), "--validate", str(weights), "--set", "model.args.width=16"]) == 0
 
 
 def test_init_matching_moves_an_x2_body_into_an_x3_model(data_dir, tmp_path):

@@ -77,6 +77,13 @@ def run(args: argparse.Namespace) -> int:
         from .loop import Trainer
 
         if args.validate:
+            from restore.learned import read_metadata
+
+            try:
+                meta = read_metadata(cfg.run.init_from)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+            cfg.model.name, cfg.model.args = meta["architecture"], meta["args"]
             scores = Trainer(cfg).validate()
             if not scores:
                 raise ConfigError(f"{args.config} holds out no validation images (data.val_holdout, data.val_dir)")

@@ -31,7 +31,7 @@ from restore.estimate import estimate_sigma
 from restore.learned import call_model, recorrupted_average
 from restore.metrics import psnr, ssim
 
-from .config import ConfigError, TrainConfig, config_to_dict
+from .config import ConfigError, ModelConfig, TrainConfig, config_to_dict
 from .data import (
     LazyImages,
     PairedPatchDataset,
@@ -99,6 +99,17 @@ def load_matching(model: nn.Module, source: dict[str, Tensor]) -> list[str]:
     return sorted(matching)
 
 
+def _check_same_architecture(model: ModelConfig, meta: dict) -> None:
+    """Refuse a config whose model differs from the checkpoint it fine-tunes, rather than drop its settings."""
+    differing = {k: v for k, v in model.args.items() if k in meta["args"] and meta["args"][k] != v}
+    if model.name != meta["architecture"] or differing:
+        raise ConfigError(
+            f"run.init_from holds {meta['architecture']} {meta['args']}, but the config asks for {model.name} "
+            f"{differing or model.args}; set run.init_matching=true to build the config's model and load the "
+            "checkpoint's tensors of matching name and shape into it"
+        )
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
@@ -152,6 +163,7 @@ class Trainer:
             if meta["task"] != cfg.task and not cfg.run.init_matching:
                 raise ConfigError(f"run.init_from is a {meta['task']} model, but the task is {cfg.task}")
             if not cfg.run.init_matching:
+                _check_same_architecture(cfg.model, meta)
                 cfg.model.name, cfg.model.args = meta["architecture"], meta["args"]
         self.model = build_model(cfg.model.name, **cfg.model.args).to(self.device)
         self.transferred: list[str] = []  # the init_from tensors loaded
