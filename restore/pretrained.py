@@ -69,7 +69,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, **GROWN_BLOCKS},
-        sha256="86a65f56a1396587f399dbbc7321cff9e27c1315ad1cfc7f0265a1255d6e7a45",
+        sha256="95b55dab8da7a382711b85aff4eb3888517956ea0b92ec8b744b93c18a1ae3ff",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
