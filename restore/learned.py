@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import Tensor, nn
 
@@ -133,8 +134,11 @@ def save_model(path: str | Path, model: nn.Module, *, architecture: str, args: d
 
 
 def read_metadata(path: str | Path) -> dict:
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (OSError, SafetensorError) as error:
+        raise ValueError(f"{path}: not a readable .safetensors file ({error})") from None
     if "architecture" not in meta:
         raise ValueError(f"{path}: not a restore model (no architecture in its metadata)")
     return {
@@ -153,7 +157,7 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict]:
         meta = read_metadata(path)
         model = build_model(meta["architecture"], **meta["args"])
         model.load_state_dict(load_file(str(path)), strict=True)
-    except (OSError, RuntimeError, KeyError, json.JSONDecodeError) as error:
+    except (OSError, RuntimeError, KeyError, json.JSONDecodeError, SafetensorError) as error:
         raise ValueError(f"{path}: cannot load model ({error})") from None
     return model.eval(), meta
 
