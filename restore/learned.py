@@ -15,6 +15,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import Tensor, nn
 
+from restore.models.denoiser import NAFBlock
+
 from .engine import select_device
 from .estimate import estimate_sigma
 from .restorer import Degradation, Restorer, Task
@@ -60,6 +62,9 @@ class ModelRestorer(Restorer):
         self.r2r_alpha = float((extra or {}).get("r2r_alpha", 0.0))
         self.r2r_draws = 8
         self.model = model.eval().to(self.device)
+        for block in self.model.modules():
+            if isinstance(block, NAFBlock):
+                block.fold_scales()
         if self.device.type == "cpu":
             self.model = self.model.to(memory_format=torch.channels_last)
         self.task, self.name, self.channels = task, name, channels

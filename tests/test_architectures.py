@@ -403,6 +403,22 @@ def test_fresh_nafblock_is_the_identity():
     assert not torch.allclose(block(x), x)
 
 
+def test_folding_the_scales_keeps_a_trained_blocks_function_and_state():
+    torch.manual_seed(0)
+    block = NAFBlock(channels=8)
+    with torch.no_grad():
+        block.beta.normal_()
+        block.gamma.normal_()
+    x = torch.randn(2, 8, 9, 13)
+    before = block(x)
+    block.fold_scales()
+    assert block.scales_folded and torch.equal(block.beta, torch.ones_like(block.beta))
+    assert torch.allclose(block(x), before, atol=1e-5)
+    unfolded = NAFBlock(channels=8)
+    unfolded.load_state_dict(block.state_dict())  # scales of one: the same function without the fold
+    assert torch.allclose(unfolded(x), before, atol=1e-5)
+
+
 def _window_means(u, window):
     """Reference local pooling: the mean over the window around each pixel, shifted inward at the borders."""
     means = F.avg_pool2d(u, window, stride=1)

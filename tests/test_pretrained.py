@@ -112,6 +112,19 @@ def test_corrupt_weights_are_refused(tmp_path, monkeypatch):
         load_pretrained_restorer(name, device="cpu")
 
 
+def test_the_shipped_denoiser_runs_with_its_scales_folded_and_unchanged_output():
+    from restore.models.denoiser import NAFBlock
+
+    from restore.learned import load_model
+
+    x, y, _ = _case("denoise", gray=True)
+    restorer = load_pretrained_restorer("restore-denoise-gray", device="cpu")
+    assert all(b.scales_folded for b in restorer.model.modules() if isinstance(b, NAFBlock))
+    unfolded, _ = load_model(weights_file("restore-denoise-gray"))
+    with torch.inference_mode():
+        assert (restorer.model(y, 25 / 255) - unfolded(y, 25 / 255)).abs().max() < 1e-5
+
+
 def test_the_default_denoiser_picks_the_model_for_the_image_channels():
     from restore.methods import default_method, load_method
 
