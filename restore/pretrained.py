@@ -61,15 +61,16 @@ DEFAULTS: dict[Task, str] = {
     "inpaint": "restore-inpaint",
 }
 
-# The NAF blocks of every shipped denoiser (and of the colour unrolled deblurrer's), grown from the small preset.
+# The NAF blocks of the shipped denoisers (and of the colour unrolled deblurrer's), grown from the small preset;
+# the gray denoiser has one more at full resolution in its decoder (its card, eleventh run).
 GROWN_BLOCKS: dict = {"enc_blocks": [1, 2, 4], "middle_blocks": 10, "dec_blocks": [2, 2, 1]}
 
 PRETRAINED: dict[str, PretrainedModel] = {
     "restore-denoise-gray": PretrainedModel(
         task="denoise",
         architecture="nafnet_denoiser_small",
-        args={"in_channels": 1, **GROWN_BLOCKS},
-        sha256="95b55dab8da7a382711b85aff4eb3888517956ea0b92ec8b744b93c18a1ae3ff",
+        args={"in_channels": 1, **GROWN_BLOCKS, "dec_blocks": [2, 2, 2]},
+        sha256="5b479ee45fb6e0847245446650c920b243cf835a37b14b00af46e56eb026cd06",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
