@@ -130,7 +130,8 @@ class NAFBlock(nn.Module):
         """For inference: fold ``beta`` and ``gamma`` into ``conv3`` and ``conv5`` and skip their multiplies.
 
         The block computes the same function (its state dict too, with the scales set to one),
-        two full-map multiplies fewer: about 13% of a denoiser's CPU time. Training it afterwards
+        two full-map multiplies fewer: 1-5% of a denoiser's time on one idle core, more when other work
+        shares the memory bandwidth (``scripts/denoiser_speed.py --unfolded``). Training it afterwards
         would leave the scales frozen, so this is for models that only run.
         """
         with torch.no_grad():

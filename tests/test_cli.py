@@ -186,20 +186,9 @@ def test_usage_errors_are_clear(tmp_path, examples, capsys):
     assert "no images found" in capsys.readouterr().err
     assert main(["denoise", str(examples / "denoise"), "-o", str(tmp_path / "o"), "--method", "magic"]) == 2
     assert "unknown method 'magic'" in capsys.readouterr().err
-    (tmp_path / "broken.safetensors").write_bytes(b"not a model file")
-    assert (
-        main(
-            [
-                "denoise",
-                str(examples / "denoise"),
-                "-o",
-                str(tmp_path / "o"),
-                "--method",
-                str(tmp_path / "broken.safetensors"),
-            ]
-        )
-        == 2
-    )
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a model file")
+    assert main(["denoise", str(examples / "denoise"), "-o", str(tmp_path / "o"), "--method", str(broken)]) == 2
     err = capsys.readouterr().err
     assert "broken.safetensors: not a readable .safetensors file" in err and "Traceback" not in err
     assert main(["inpaint", str(examples / "inpaint"), "-o", str(tmp_path / "o"), "--mask", str(tmp_path / "m")]) == 2

@@ -117,7 +117,7 @@ def test_the_shipped_denoiser_runs_with_its_scales_folded_and_unchanged_output()
 
     from restore.learned import load_model
 
-    x, y, _ = _case("denoise", gray=True)
+    _, y, _ = _case("denoise", gray=True)
     restorer = load_pretrained_restorer("restore-denoise-gray", device="cpu")
     assert all(b.scales_folded for b in restorer.model.modules() if isinstance(b, NAFBlock))
     unfolded, _ = load_model(weights_file("restore-denoise-gray"))

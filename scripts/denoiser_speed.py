@@ -1,0 +1,82 @@
+"""Seconds per image of gray denoisers, timed in alternation in one process (this machine's speed drifts).
+
+Each MODEL is a shipped name or an exported .safetensors, loaded as the CLI loads it (its NAF blocks' scales
+folded, ``NAFBlock.fold_scales``), or a JSON object of ``nafnet_denoiser_small`` arguments that change the
+shipped gray denoiser's blocks (random weights: for timing a variant before training it). ``--unfolded`` also
+times each model with its scales left in place. Prints the best of ``--rounds`` per model and its ratio to the
+first.
+
+Usage:
+    python scripts/denoiser_speed.py restore-denoise-gray '{"dec_blocks": [2, 2, 2]}' [--unfolded]
+        [--images ../shared/benchdata/denoise/Set12 | --size 512] [--rounds 5] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import torch
+from restore.models.registry import build_model
+
+from restore.io import read_image
+from restore.learned import ModelRestorer, load_model
+from restore.pretrained import PRETRAINED, weights_file
+
+
+def load_denoiser(spec: str) -> torch.nn.Module:
+    """The unfolded network that ``spec`` names (see the module's docstring)."""
+    if spec.startswith("{"):
+        entry = PRETRAINED["restore-denoise-gray"]
+        return build_model(entry.architecture, **{**entry.args, **json.loads(spec)}).eval()
+    return load_model(weights_file(spec) if spec in PRETRAINED else Path(spec))[0]
+
+
+def gray_inputs(images: Path | None, size: int) -> list[torch.Tensor]:
+    if images is None:
+        return [torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0))]
+    pixels = [read_image(p).pixels for p in sorted(images.glob("*.png"))]
+    return [torch.from_numpy(p).float().div(255).reshape(1, 1, *p.shape[:2]) for p in pixels if p.shape[-1] == 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+", metavar="MODEL")
+    parser.add_argument("--unfolded", action="store_true", help="also time each model with its scales unfolded")
+    parser.add_argument("--images", type=Path, help="a folder of gray PNGs (default: one random image)")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    nets = {}
+    for spec in args.models:
+        net = load_denoiser(spec)
+        if args.unfolded:
+            nets[f"{spec} (unfolded)"] = copy.deepcopy(net).to(memory_format=torch.channels_last)
+        nets[spec] = ModelRestorer(net, "denoise", spec, device="cpu", channels=1).model
+    inputs = [y.contiguous(memory_format=torch.channels_last) for y in gray_inputs(args.images, args.size)]
+    best = dict.fromkeys(nets, float("inf"))
+    with torch.inference_mode():
+        for net in nets.values():
+            net(inputs[0], 0.1)  # oneDNN builds its kernels on first use
+        for r in range(args.rounds):
+            order = list(nets.items()) if r % 2 == 0 else list(reversed(nets.items()))
+            elapsed = dict.fromkeys(nets, 0.0)
+            for y in inputs:
+                for name, net in order:
+                    start = time.perf_counter()
+                    net(y, 0.1)
+                    elapsed[name] += time.perf_counter() - start
+            best = {name: min(best[name], elapsed[name] / len(inputs)) for name in nets}
+    first = best[next(iter(best))]
+    print(f"{len(inputs)} image(s), {torch.get_num_threads()} thread(s), best of {args.rounds} rounds")
+    for name, seconds in best.items():
+        print(f"{name:60s} {seconds:.3f} s/image  {seconds / first:.3f}x")
+
+
+if __name__ == "__main__":
+    main()
