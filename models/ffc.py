@@ -444,7 +444,8 @@ class LamaGenerator(nn.Module):
         h, w = y.shape[-2:]
         mask = mask.to(y.dtype)
         known = self._fill(y, mask)
-        x = pad_to_multiple(torch.cat([known, 1 - mask], dim=1), self.multiple)
+        # Two pixels at the coarsest scale: its reflect padding needs more than one.
+        x = pad_to_multiple(torch.cat([known, 1 - mask], dim=1), self.multiple, minimum=2 * self.multiple)
         x_l, x_g = self.stem(F.pad(x, (3, 3, 3, 3), mode="reflect"), x.new_zeros(x.shape[0], 0, *x.shape[-2:]))
         for layer in self.down:
             x_l, x_g = layer(x_l, x_g)

@@ -87,7 +87,7 @@ class SuperResolutionNet(nn.Module):
         super().__init__()
         if scale not in (2, 3, 4):
             raise ValueError(f"scale must be 2, 3 or 4, got {scale}")
-        self.scale = scale
+        self.scale, self.in_channels = scale, in_channels
         self.head = nn.Conv2d(in_channels, channels, kernel_size=3, padding=1)
         self.blocks = nn.Sequential(*(ResidualLocalFeatureBlock(channels=channels) for _ in range(n_blocks)))
         self.body_end = nn.Conv2d(channels, channels, kernel_size=3, padding=1)

@@ -98,10 +98,11 @@ def _tiles(h: int, w: int, tile: int, overlap: int) -> Iterator[_Tile]:
             yield _Tile(top, left, min(tile, h), min(tile, w))
 
 
-def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
-    """Pad bottom/right (reflect, or replicate for tiny inputs) so H and W are multiples of ``multiple``."""
+def pad_to_multiple(x: Tensor, multiple: int, minimum: int = 0) -> Tensor:
+    """Pad bottom/right (reflect, or replicate for tiny inputs) so H and W are multiples of ``multiple``
+    and at least ``minimum``."""
     h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
+    ph, pw = (max(minimum - size, (-size) % multiple) for size in (h, w))
     if ph == 0 and pw == 0:
         return x
     mode = "reflect" if ph < h and pw < w else "replicate"

@@ -146,8 +146,14 @@ def estimate_sigma(
     """
     if y.dim() == 3:
         y = y[None]
-    if y.dim() != 4 or min(y.shape[-2:]) < 2 * patch:
-        raise ValueError(f"need (N, C, H, W) images of at least {2 * patch} px, got {tuple(y.shape)}")
+    if y.dim() != 4:
+        raise ValueError(f"expected (N, C, H, W) images, got {tuple(y.shape)}")
+    if min(y.shape[-2:]) < 2 * patch:
+        height, width = y.shape[-2:]
+        raise ValueError(
+            f"{width}x{height} px is too small to estimate the noise level (needs {2 * patch}x{2 * patch});"
+            " give the noise level instead"
+        )
     y = _centre_crop(y, max_size)
     gray = y.shape[1] == 1
     channel_patch = patch if gray else max(3, patch - 2)

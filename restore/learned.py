@@ -53,7 +53,6 @@ class ModelRestorer(Restorer):
         name: str,
         *,
         device: str = "auto",
-        channels: int = 3,
         extra: dict | None = None,
     ):
         self.device = select_device(device)
@@ -67,7 +66,9 @@ class ModelRestorer(Restorer):
                 block.fold_scales()
         if self.device.type == "cpu":
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.task, self.name, self.channels = task, name, channels
+        self.task, self.name = task, name
+        # Image channels the network restores; an inpainting network's input also holds the mask.
+        self.channels = getattr(model, "image_channels", None) or model.in_channels
         self.scale = getattr(model, "scale", None)
         self.tile_size = 1024 if task == "inpaint" else 512
 
@@ -171,5 +172,4 @@ def load_exported_restorer(path: Path, task: Task, *, device: str = "auto") -> M
     model, meta = load_model(path)
     if meta["task"] != task:
         raise ValueError(f"{path}: model is for {meta['task']}, not {task}")
-    channels = int(meta["args"].get("in_channels", 3))
-    return ModelRestorer(model, task, path.stem, device=device, channels=channels, extra=meta["extra"])
+    return ModelRestorer(model, task, path.stem, device=device, extra=meta["extra"])

@@ -192,5 +192,4 @@ def _load_one_pass(name: str, device: str) -> Restorer:
         raise RuntimeError(f"{path}: holds {meta['architecture']} for {meta['task']}, registry says otherwise")
     if entry.pool_window:
         model.pool_locally(entry.pool_window)
-    channels = int(meta["args"].get("in_channels", 3))
-    return ModelRestorer(model, entry.task, name, device=device, channels=channels, extra=meta["extra"])
+    return ModelRestorer(model, entry.task, name, device=device, extra=meta["extra"])

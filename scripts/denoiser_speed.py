@@ -57,7 +57,7 @@ def main() -> None:
         net = load_denoiser(spec)
         if args.unfolded:
             nets[f"{spec} (unfolded)"] = copy.deepcopy(net).to(memory_format=torch.channels_last)
-        nets[spec] = ModelRestorer(net, "denoise", spec, device="cpu", channels=1).model
+        nets[spec] = ModelRestorer(net, "denoise", spec, device="cpu").model
     inputs = [y.contiguous(memory_format=torch.channels_last) for y in gray_inputs(args.images, args.size)]
     best = dict.fromkeys(nets, float("inf"))
     with torch.inference_mode():

@@ -184,9 +184,10 @@ def test_fourier_unit_gradcheck():
     assert torch.autograd.gradcheck(fu, (x,))
 
 
-def test_lama_with_local_fourier_units_on_odd_sizes():
+@pytest.mark.parametrize("size", [(31, 47), (1, 1), (4, 300)])
+def test_lama_with_local_fourier_units_on_odd_and_tiny_sizes(size):
     net = build_model("lama_lite", enable_lfu=True, n_blocks=1).eval()
-    y, mask = _inputs(net, 31, 47)
+    y, mask = _inputs(net, *size)
     with torch.no_grad():
         assert net(y, mask).shape == y.shape
 

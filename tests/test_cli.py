@@ -196,6 +196,17 @@ def test_usage_errors_are_clear(tmp_path, examples, capsys):
         main(["denoise", str(examples), "-o", str(tmp_path), "--sigma", "-3"])
 
 
+def test_an_image_too_small_to_estimate_its_noise_fails_clearly_and_restores_with_a_given_sigma(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "tiny.png"), np.random.default_rng(0).integers(0, 256, (5, 9), np.uint8))
+    assert main(["denoise", str(src), "-o", str(tmp_path / "blind"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "tiny.png: 9x5 px is too small to estimate the noise level" in err and "Traceback" not in err
+    assert main(["denoise", str(src), "-o", str(tmp_path / "given"), "--sigma", "25", "-q"]) == 0
+    assert read_image(tmp_path / "given" / "tiny.png").pixels.shape == (5, 9, 1)
+
+
 def test_mask_folder_without_a_match_fails_that_file(tmp_path, examples, capsys):
     (tmp_path / "masks").mkdir()
     assert (

@@ -77,7 +77,7 @@ def test_the_untrained_unrolled_deblurrer_around_the_shipped_denoiser_is_plug_an
     blocks = {k: v for k, v in PRETRAINED["restore-denoise-gray"].args.items() if k != "in_channels"}
     unrolled = build_model("hqs_unrolled", in_channels=1, iterations=4, **blocks)
     load_matching(unrolled, denoiser.state_dict())
-    untrained = ModelRestorer(unrolled, "deblur", "untrained", device="cpu", channels=1)
+    untrained = ModelRestorer(unrolled, "deblur", "untrained", device="cpu")
     pnp = _run(load_pretrained_restorer("restore-deblur-pnp", device="cpu"), y, degradation)
     assert (_run(untrained, y, degradation) - pnp).abs().max() < 1e-4
 
@@ -188,3 +188,12 @@ def test_inpainting_leaves_no_seam_at_the_hole_border_at_512px(name):
         return float(kornia.filters.spatial_gradient(image).abs().sum(2).mean(1)[border].mean())
 
     assert roughness(out) < 1.2 * roughness(x)
+
+
+@pytest.mark.parametrize("name", [n for n, e in sorted(PRETRAINED.items()) if e.task == "inpaint"])
+def test_inpainting_a_gray_photograph_returns_gray_and_beats_telea(name):
+    x, y, degradation = _case("inpaint", gray=True)
+    out = _run(load_pretrained_restorer(name, device="cpu"), y, degradation)
+    telea = _run(CLASSICAL["inpaint"]["telea"](), y, degradation)
+    assert out.shape == x.shape
+    assert float(psnr(out, x)[0]) > float(psnr(telea, x)[0]) + 0.3
