@@ -70,7 +70,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, **GROWN_BLOCKS, "dec_blocks": [2, 2, 2]},
-        sha256="5b479ee45fb6e0847245446650c920b243cf835a37b14b00af46e56eb026cd06",
+        sha256="6b88ac9c227ec0b7ce93d514fa80230d3d4bd56eceba83686178adf9f4188d3b",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
