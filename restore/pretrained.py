@@ -85,7 +85,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, **GROWN_BLOCKS},
-        sha256="56a3b52bbd3de31d332cbcae2410d6d9ae48b6eef5985e5bde85219e0a666c15",
+        sha256="7d6bbab2f81c09045ff960f8112229ada174f47a1ef8e90cb385b0aae0a3d914",
         summary="self-supervised (R2R) gray denoiser for sigma 25, trained from noisy images only",
         pool_window=96,
     ),
