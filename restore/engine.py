@@ -102,7 +102,7 @@ def pad_to_multiple(x: Tensor, multiple: int, minimum: int = 0) -> Tensor:
     """Pad bottom/right (reflect, or replicate for tiny inputs) so H and W are multiples of ``multiple``
     and at least ``minimum``."""
     h, w = x.shape[-2:]
-    ph, pw = (max(minimum - size, (-size) % multiple) for size in (h, w))
+    ph, pw = (max(size, minimum) + (-max(size, minimum)) % multiple - size for size in (h, w))
     if ph == 0 and pw == 0:
         return x
     mode = "reflect" if ph < h and pw < w else "replicate"

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from restore.engine import EngineSettings, run_restorer, tile_starts
+from restore.engine import EngineSettings, pad_to_multiple, run_restorer, tile_starts
 from restore.restorer import Degradation, Restorer
 
 
@@ -82,3 +82,13 @@ def test_tile_starts_cover_the_axis():
 def test_mask_size_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="mask size"):
         run_restorer(ConvRestorer(), np.zeros((10, 10, 3), np.uint8), Degradation(mask=torch.ones(1, 1, 9, 10)))
+
+
+@pytest.mark.parametrize(
+    ("size", "multiple", "minimum", "padded"), [(5, 8, 0, 8), (5, 8, 16, 16), (5, 4, 10, 12), (17, 8, 16, 24)]
+)
+def test_padding_reaches_the_next_multiple_at_or_above_the_minimum(size, multiple, minimum, padded):
+    x = torch.rand(1, 1, size, size + 1)
+    out = pad_to_multiple(x, multiple, minimum)
+    assert out.shape[-2] == padded and out.shape[-1] % multiple == 0 and out.shape[-1] >= max(size + 1, minimum)
+    assert torch.equal(out[..., :size, : size + 1], x)
