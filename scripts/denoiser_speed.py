@@ -38,8 +38,8 @@ def load_denoiser(spec: str) -> torch.nn.Module:
 def gray_inputs(images: Path | None, size: int) -> list[torch.Tensor]:
     if images is None:
         return [torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0))]
-    pixels = [read_image(p).pixels for p in sorted(images.glob("*.png"))]
-    return [torch.from_numpy(p).float().div(255).reshape(1, 1, *p.shape[:2]) for p in pixels if p.shape[-1] == 1]
+    tensors = [read_image(p).to_tensor() for p in sorted(images.glob("*.png"))]
+    return [y for y in tensors if y.shape[1] == 1]
 
 
 def main() -> None:
