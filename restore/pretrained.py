@@ -70,7 +70,7 @@ PRETRAINED: dict[str, PretrainedModel] = {
         task="denoise",
         architecture="nafnet_denoiser_small",
         args={"in_channels": 1, **GROWN_BLOCKS, "dec_blocks": [2, 2, 2]},
-        sha256="6b88ac9c227ec0b7ce93d514fa80230d3d4bd56eceba83686178adf9f4188d3b",
+        sha256="6591eaa916501327d9c28d0b7d5ef7cd0072fc5c1e66ed4d3968af5f8ef3d693",
         summary="blind gray denoiser, sigma 0-55 (Gaussian and Poisson-Gaussian)",
     ),
     "restore-denoise-color": PretrainedModel(
