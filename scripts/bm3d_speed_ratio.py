@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from restore.allocator import keep_freed_memory
-from restore.bench import Case, denoise_cases, pin_to_cpus, restore_case
+from restore.bench import Case, denoise_cases, machine_note, pin_to_cpus, restore_case
 from restore.methods import load_method
 from restore.restorer import Restorer
 
@@ -45,6 +45,7 @@ def main() -> None:
     pin_to_cpus([int(c) for c in args.cpus.split(",")])
     bm3d, ours = load_method("denoise", "bm3d"), load_method("denoise", args.method)
     print(f"BM3D (true sigma) against {args.method} (blind), on CPU(s) {args.cpus}, image by image")
+    print(machine_note(), end="")
     for sigma in args.sigmas:
         sets = denoise_cases(args.data, sigma, gray=True, limit=None)
         cases = sets.get(args.set) or next(iter(sets.values()))

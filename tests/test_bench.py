@@ -22,7 +22,11 @@ def test_bench_cli_writes_tables_and_the_x4_model_beats_bicubic(tmp_path, capsys
     rows = [line.split(",") for line in (tmp_path / "results.csv").read_text().splitlines()[1:]]
     x4 = {r[3]: float(r[4]) for r in rows if r[2] == "x4"}
     assert x4["restore-upscale-x4"] > x4["bicubic"] + 0.5
-    assert "| upscale | examples | x4 | restore-upscale-x4 |" in (tmp_path / "results.md").read_text()
+    table = (tmp_path / "results.md").read_text()
+    assert "| upscale | examples | x4 | restore-upscale-x4 |" in table
+    machine = table.split("\n\n", 1)[1]  # times compare only within one machine, so the table says which
+    assert f"({torch.backends.cpu.get_cpu_capability()} kernels)" in machine
+    assert f"{torch.get_num_threads()} torch thread(s)" in machine
 
 
 def test_bench_rejects_a_missing_data_folder(tmp_path, capsys):
