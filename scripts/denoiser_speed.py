@@ -4,11 +4,11 @@ Each MODEL is a shipped name or an exported .safetensors, loaded as the CLI load
 folded, ``NAFBlock.fold_scales``), or a JSON object of ``nafnet_denoiser_small`` arguments that change the
 shipped gray denoiser's blocks (random weights: for timing a variant before training it). ``--unfolded`` also
 times each model with its scales left in place. Prints the best of ``--rounds`` per model and its ratio to the
-first.
+first. ``--profile`` prints instead where the first model spends its time on the first image, by operator.
 
 Usage:
     python scripts/denoiser_speed.py restore-denoise-gray '{"dec_blocks": [2, 2, 2]}' [--unfolded]
-        [--images ../shared/benchdata/denoise/Set12 | --size 512] [--rounds 5] [--threads 1]
+        [--images ../shared/benchdata/denoise/Set12 | --size 512] [--rounds 5] [--threads 1] [--profile]
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="time the first model's operators instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     nets = {}
@@ -63,6 +64,11 @@ def main() -> None:
     with torch.inference_mode():
         for net in nets.values():
             net(inputs[0], 0.1)  # oneDNN builds its kernels on first use
+        if args.profile:
+            with torch.profiler.profile() as profile:
+                next(iter(nets.values()))(inputs[0], 0.1)
+            print(profile.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+            return
         for r in range(args.rounds):
             order = list(nets.items()) if r % 2 == 0 else list(reversed(nets.items()))
             elapsed = dict.fromkeys(nets, 0.0)
