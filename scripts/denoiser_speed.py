@@ -3,11 +3,12 @@
 Each MODEL is a shipped name or an exported .safetensors, loaded as the CLI loads it (its NAF blocks' scales
 folded, ``NAFBlock.fold_scales``), or a JSON object of ``nafnet_denoiser_small`` arguments that change the
 shipped gray denoiser's blocks (random weights: for timing a variant before training it). ``--unfolded`` also
-times each model with its scales left in place. Prints the best of ``--rounds`` per model and its ratio to the
+times each model with its scales left in place (so on its plain path too), ``--unfused`` folded but with the
+blocks' oneDNN fusions off (``NAFBlock.forward_fused``). Prints the best of ``--rounds`` per model and its ratio to the
 first. ``--profile`` prints instead where the first model spends its time on the first image, by operator.
 
 Usage:
-    python scripts/denoiser_speed.py restore-denoise-gray '{"dec_blocks": [2, 2, 2]}' [--unfolded]
+    python scripts/denoiser_speed.py restore-denoise-gray '{"dec_blocks": [2, 2, 2]}' [--unfolded] [--unfused]
         [--images ../shared/benchdata/denoise/Set12 | --size 512] [--rounds 5] [--threads 1] [--profile]
 """
 
@@ -18,8 +19,10 @@ import copy
 import json
 import time
 from pathlib import Path
+from unittest import mock
 
 import torch
+from restore.models import denoiser
 from restore.models.registry import build_model
 
 from restore.io import read_image
@@ -35,6 +38,18 @@ def load_denoiser(spec: str) -> torch.nn.Module:
     return load_model(weights_file(spec) if spec in PRETRAINED else Path(spec))[0]
 
 
+class Unfused(torch.nn.Module):
+    """``net`` on its plain path: the folded blocks' oneDNN fusions turned off."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        with mock.patch.object(denoiser, "onednn_fusion_applies", lambda x: False):
+            return self.net(y, sigma)
+
+
 def gray_inputs(images: Path | None, size: int) -> list[torch.Tensor]:
     if images is None:
         return [torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0))]
@@ -46,6 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+", metavar="MODEL")
     parser.add_argument("--unfolded", action="store_true", help="also time each model with its scales unfolded")
+    parser.add_argument("--unfused", action="store_true", help="also time each model folded but unfused")
     parser.add_argument("--images", type=Path, help="a folder of gray PNGs (default: one random image)")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=5)
@@ -59,6 +75,8 @@ def main() -> None:
         if args.unfolded:
             nets[f"{spec} (unfolded)"] = copy.deepcopy(net).to(memory_format=torch.channels_last)
         nets[spec] = ModelRestorer(net, "denoise", spec, device="cpu").model
+        if args.unfused:
+            nets[f"{spec} (unfused)"] = Unfused(nets[spec])
     inputs = [y.contiguous(memory_format=torch.channels_last) for y in gray_inputs(args.images, args.size)]
     best = dict.fromkeys(nets, float("inf"))
     with torch.inference_mode():

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
-from restore.models.common import PointwiseConv2d
+from restore.models.common import PointwiseConv2d, onednn_conv, onednn_fusion_applies
 from restore.models.denoiser import ChannelAttention, LayerNorm2d, NAFBlock, NAFNetDenoiser, gray_from_colour_state
 from restore.models.ffc import (
     LAMA_BIG,
@@ -404,20 +404,62 @@ def test_fresh_nafblock_is_the_identity():
     assert not torch.allclose(block(x), x)
 
 
-def test_folding_the_scales_keeps_a_trained_blocks_function_and_state():
+def _trained_block(channels=8):
     torch.manual_seed(0)
-    block = NAFBlock(channels=8)
+    block = NAFBlock(channels=channels)
     with torch.no_grad():
-        block.beta.normal_()
-        block.gamma.normal_()
+        for parameter in block.parameters():  # scales and norms away from their initial ones and zeros
+            parameter.add_(0.3 * torch.randn_like(parameter))
+    return block
+
+
+def test_folding_the_scales_keeps_a_trained_blocks_function_and_state():
+    block = _trained_block()
     x = torch.randn(2, 8, 9, 13)
     before = block(x)
     block.fold_scales()
     assert block.scales_folded and torch.equal(block.beta, torch.ones_like(block.beta))
-    assert torch.allclose(block(x), before, atol=1e-5)
+    assert torch.equal(block.norm1.bias, torch.zeros_like(block.norm1.bias))
+    assert torch.allclose(block(x), before, atol=1e-5)  # autograd on: the plain path
     unfolded = NAFBlock(channels=8)
     unfolded.load_state_dict(block.state_dict())  # scales of one: the same function without the fold
     assert torch.allclose(unfolded(x), before, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="oneDNN is not in this PyTorch build")
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("window", [None, 4])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_a_folded_block_runs_fused_on_cpu_without_autograd_and_computes_the_same(batch, window, channels_last):
+    block = _trained_block()
+    block.sca.window = window  # local attention (a map, not one weight per channel) cannot scale conv3
+    x = torch.randn(batch, 8, 19, 23)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    before = block(x)
+    block.fold_scales()
+    with torch.no_grad():
+        assert onednn_fusion_applies(x)
+        fused = block(x)
+        assert torch.allclose(fused, block.forward_fused(x))
+    with torch.enable_grad():
+        assert not onednn_fusion_applies(x)
+    assert torch.allclose(fused, before, atol=1e-5)
+
+
+def test_onednn_conv_fuses_an_add_or_a_multiply_into_a_grouped_padded_convolution():
+    torch.manual_seed(0)
+    x, weight, bias = torch.randn(1, 6, 11, 7), torch.randn(6, 1, 3, 3), torch.randn(6)
+    conv = F.conv2d(x, weight, bias, padding=1, groups=6)
+    other = torch.randn_like(conv)
+    with torch.no_grad():
+        assert torch.allclose(onednn_conv(x, weight, bias, groups=6, padding=1), conv, atol=1e-5)
+        assert torch.allclose(
+            onednn_conv(x, weight, bias, groups=6, padding=1, then=("add", other)), conv + other, atol=1e-5
+        )
+        assert torch.allclose(
+            onednn_conv(x, weight, bias, groups=6, padding=1, then=("mul", other)), conv * other, atol=1e-5
+        )
 
 
 def _window_means(u, window):
