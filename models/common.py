@@ -50,6 +50,46 @@ def _onednn_applies(x: Tensor) -> bool:
     )
 
 
+def onednn_fusion_applies(x: Tensor) -> bool:
+    """Whether :func:`onednn_conv` may fuse an operation into a convolution on ``x``: oneDNN applies, no autograd.
+
+    The fused kernel is oneDNN's convolution with a post-op, reached through PyTorch's private
+    ``torch.ops.mkldnn._convolution_pointwise`` (what ``torch.compile`` emits on CPU); where a
+    PyTorch build lacks it, callers keep their plain path.
+    """
+    return not torch.is_grad_enabled() and _onednn_applies(x) and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+
+
+def onednn_conv(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    *,
+    groups: int = 1,
+    padding: int = 0,
+    then: tuple[str, Tensor] | None = None,
+) -> Tensor:
+    """``conv(x)`` (stride 1) on oneDNN; ``then=("add" or "mul", other)`` gives ``conv(x) + other`` or ``* other``.
+
+    The fused operation is applied as each output block is written, so it costs no pass of its own
+    over the map. The plain convolution runs wherever oneDNN does, autograd included; a fused one only where
+    :func:`onednn_fusion_applies`. ``other`` has the output's shape.
+
+    Example:
+        >>> x, w, b, other = torch.rand(1, 4, 6, 5), torch.rand(3, 4, 1, 1), torch.rand(3), torch.rand(1, 3, 6, 5)
+        >>> with torch.no_grad():
+        ...     fused = onednn_conv(x, w, b, then=("mul", other))
+        >>> torch.allclose(fused, nn.functional.conv2d(x, w, b) * other, atol=1e-6)
+        True
+    """
+    if then is None:
+        return torch.ops.aten.mkldnn_convolution(x, weight, bias, (padding, padding), (1, 1), (1, 1), groups)
+    binary, other = then
+    return torch.ops.mkldnn._convolution_pointwise.binary(
+        x, other, weight, bias, [padding, padding], [1, 1], [1, 1], groups, binary, None, None, [], None
+    )
+
+
 class PointwiseConv2d(nn.Conv2d):
     """A 1x1 :class:`torch.nn.Conv2d` that runs on oneDNN for CPU float32 maps.
 
@@ -74,44 +114,5 @@ class PointwiseConv2d(nn.Conv2d):
 
     def forward(self, x: Tensor) -> Tensor:
         if _onednn_applies(x):
-            return torch.ops.aten.mkldnn_convolution(x, self.weight, self.bias, (0, 0), (1, 1), (1, 1), 1)
+            return onednn_conv(x, self.weight, self.bias)
         return super().forward(x)
-
-
-def onednn_fusion_applies(x: Tensor) -> bool:
-    """Whether :func:`onednn_conv` may fuse an operation into a convolution on ``x``: oneDNN applies, no autograd.
-
-    The fused kernel is oneDNN's convolution with a post-op, reached through PyTorch's private
-    ``torch.ops.mkldnn._convolution_pointwise`` (what ``torch.compile`` emits on CPU); where a
-    PyTorch build lacks it, callers keep their plain path.
-    """
-    return not torch.is_grad_enabled() and _onednn_applies(x) and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
-
-
-def onednn_conv(
-    x: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    *,
-    groups: int = 1,
-    padding: int = 0,
-    then: tuple[str, Tensor] | None = None,
-) -> Tensor:
-    """``conv(x)`` (stride 1) on oneDNN; ``then=("add" or "mul", other)`` gives ``conv(x) + other`` or ``* other``.
-
-    The fused operation is applied as each output block is written, so it costs no pass of its own
-    over the map. Only where :func:`onednn_fusion_applies`; ``other`` has the output's shape.
-
-    Example:
-        >>> x, w, b, other = torch.rand(1, 4, 6, 5), torch.rand(3, 4, 1, 1), torch.rand(3), torch.rand(1, 3, 6, 5)
-        >>> with torch.no_grad():
-        ...     fused = onednn_conv(x, w, b, then=("mul", other))
-        >>> torch.allclose(fused, nn.functional.conv2d(x, w, b) * other, atol=1e-6)
-        True
-    """
-    if then is None:
-        return torch.ops.aten.mkldnn_convolution(x, weight, bias, (padding, padding), (1, 1), (1, 1), groups)
-    binary, other = then
-    return torch.ops.mkldnn._convolution_pointwise.binary(
-        x, other, weight, bias, [padding, padding], [1, 1], [1, 1], groups, binary, None, None, [], None
-    )

@@ -36,13 +36,11 @@ class LayerNorm2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
         self.eps = eps
 
-    def forward(self, x: Tensor) -> Tensor:
-        nhwc = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, self.eps)
+    def forward(self, x: Tensor, *, affine: bool = True) -> Tensor:
+        """``affine=False`` leaves out ``w * . + b``, for a block that folded it into the convolution after."""
+        weight, bias = (self.weight, self.bias) if affine else (None, None)
+        nhwc = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), weight, bias, self.eps)
         return nhwc.permute(0, 3, 1, 2)
-
-    def normalise(self, x: Tensor) -> Tensor:
-        """``(x - mu_c) / sqrt(var_c + eps)``: the norm without its affine map (folded elsewhere)."""
-        return F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), None, None, self.eps).permute(0, 3, 1, 2)
 
 
 class SimpleGate(nn.Module):
@@ -143,9 +141,8 @@ class NAFBlock(nn.Module):
         too, with the scales set to one and the norms' biases to zero), two full-map multiplies
         fewer, and on CPU float32 without autograd its gates' multiplies, the attention's multiply
         and the residual adds run fused into the convolutions before them (:meth:`forward_fused`):
-        1.02-1.04x faster on an idle AVX2 CPU, up to 1.085x when other work shares its memory
-        bandwidth (``scripts/denoiser_speed.py --unfused``). Training it afterwards would leave the
-        scales frozen, so this is for models that only run.
+        1.02-1.07x faster on an AVX2 CPU (``scripts/denoiser_speed.py --unfused``). Training it
+        afterwards would leave the scales frozen, so this is for models that only run.
         """
         with torch.no_grad():
             for conv, scale in ((self.conv3, self.beta), (self.conv5, self.gamma)):
@@ -168,7 +165,7 @@ class NAFBlock(nn.Module):
         """
         half = self.conv3.in_channels
         a, b = slice(None, half), slice(half, None)
-        normed = self.norm1.normalise(x)
+        normed = self.norm1(x, affine=False)
         first = onednn_conv(onednn_conv(normed, *_rows(self.conv1, a)), *_rows(self.conv2, a), groups=half, padding=1)
         u = onednn_conv(
             onednn_conv(normed, *_rows(self.conv1, b)),
@@ -184,7 +181,7 @@ class NAFBlock(nn.Module):
         else:
             u = u * attention
         z = onednn_conv(u, w3, self.conv3.bias, then=("add", x))
-        normed = self.norm2.normalise(z)
+        normed = self.norm2(z, affine=False)
         gated = onednn_conv(normed, *_rows(self.conv4, b), then=("mul", onednn_conv(normed, *_rows(self.conv4, a))))
         return onednn_conv(gated, self.conv5.weight, self.conv5.bias, then=("add", z))
 
