@@ -23,9 +23,9 @@ from restore.train.config import load_config
 from restore.train.data import list_images, load_images, split_holdout
 from torch import nn
 
-from restore.learned import load_model
+from restore.learned import ModelRestorer, load_model
 from restore.metrics import psnr
-from restore.pretrained import PRETRAINED, weights_file
+from restore.pretrained import PRETRAINED, load_pretrained_restorer
 
 CROP = 256
 
@@ -62,11 +62,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    path = weights_file(args.model) if args.model in PRETRAINED else Path(args.model)
-    net = load_model(path)[0].to(memory_format=torch.channels_last)
+    if args.model in PRETRAINED:  # as the CLI runs it: scales folded, local pooling where its entry asks
+        net = load_pretrained_restorer(args.model, device="cpu").model
+    else:
+        net = ModelRestorer(load_model(Path(args.model))[0], "denoise", args.model, device="cpu").model
     blocks = {name: module for name, module in net.named_modules() if isinstance(module, NAFBlock)}
-    for block in blocks.values():
-        block.fold_scales()
     unknown = set(args.skip or ()) - set(blocks)
     if unknown:
         parser.error(f"no such blocks: {sorted(unknown)}; the model has {', '.join(blocks)}")
