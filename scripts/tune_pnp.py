@@ -70,13 +70,13 @@ def main() -> None:
 
     print(f"{len(cases)} cases from {args.data}, noise {args.noise}/255")
     network = load_pretrained_restorer("restore-deblur")
-    print(f"wiener {score(WienerRestorer()):.2f} dB, restore-deblur {score(network):.2f} dB")
+    print(f"wiener {score(WienerRestorer()):.2f} dB, restore-deblur {score(network):.2f} dB", flush=True)
     for name in args.models:
-        print(f"{name} {score(SelfEnsemble(load_method('deblur', name), args.models_ensemble)):.2f} dB")
+        print(f"{name} {score(SelfEnsemble(load_method('deblur', name), args.models_ensemble)):.2f} dB", flush=True)
     denoiser = SelfEnsemble(load_pretrained_restorer("restore-denoise"), args.ensemble)
     for iterations, first, weight in itertools.product(args.iterations, args.first, args.weight):
         pnp = PlugAndPlayRestorer(denoiser, iterations=iterations, first_level=first / 255, weight=weight)
-        print(f"pnp iterations {iterations}, first level {first:g}, weight {weight:g}: {score(pnp):.2f} dB")
+        print(f"pnp iterations {iterations}, first level {first:g}, weight {weight:g}: {score(pnp):.2f} dB", flush=True)
 
 
 if __name__ == "__main__":
