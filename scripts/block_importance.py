@@ -1,8 +1,8 @@
 """How much each NAF block of a denoiser is worth: held-out PSNR with the block skipped.
 
 Every NAF block is residual, so skipping one leaves a working network. Scores the model on the images a
-training config holds out for validation (never the benchmark sets), centre crops of 256 px, Gaussian
-noise of each ``--sigmas`` at fixed seeds, the level given; then skips one block at a time and prints
+training config holds out for validation (never the benchmark sets), centre crops of 256 px as training validates,
+Gaussian noise of each ``--sigmas`` at fixed seeds, the level given; then skips one block at a time and prints
 the change of mean PSNR, or with ``--skip`` the change for those blocks skipped together. Blocks are named
 ``stage.index``: ``encoders.0.0``, ``middle.9``, ``decoders.2.1``. This is how the gray denoiser's
 sixteenth run chose the blocks to prune before fine-tuning (its card).
@@ -20,11 +20,12 @@ from pathlib import Path
 import torch
 from restore.models.denoiser import NAFBlock
 from restore.train.config import load_config
-from restore.train.data import list_images, load_images, split_holdout
+from restore.train.data import centre_crop, list_images, load_images, split_holdout
 from torch import nn
 
 from restore.learned import ModelRestorer, load_model
 from restore.metrics import psnr
+from restore.noise import GaussianNoise
 from restore.pretrained import PRETRAINED, load_pretrained_restorer
 
 CROP = 256
@@ -33,21 +34,15 @@ CROP = 256
 def held_out_crops(config: Path) -> list[torch.Tensor]:
     cfg = load_config(config)
     _, paths = split_holdout(list_images(cfg.data.train_dirs), cfg.data.val_holdout)
-    crops = []
-    for image in load_images(paths, cfg.data.channels, 32):
-        _, h, w = image.shape
-        th, tw = min(h, CROP) // 8 * 8, min(w, CROP) // 8 * 8
-        top, left = (h - th) // 2, (w - tw) // 2
-        crops.append(torch.from_numpy(image[None, :, top : top + th, left : left + tw].copy()))
-    return crops
+    return [centre_crop(image, CROP, 8) for image in load_images(paths, cfg.data.channels, 32)]
 
 
 def mean_psnr(net: nn.Module, crops: list[torch.Tensor], sigma_255: float) -> float:
     scores = []
     with torch.inference_mode():
         for i, x in enumerate(crops):
-            noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1000 * int(sigma_255) + i))
-            y = (x + noise * sigma_255 / 255).contiguous(memory_format=torch.channels_last)
+            g = torch.Generator().manual_seed(1000 * int(sigma_255) + i)
+            y = GaussianNoise(sigma_255 / 255).sample(x, g).contiguous(memory_format=torch.channels_last)
             x_hat = torch.round(net(y, sigma_255 / 255).clamp(0, 1) * 255) / 255
             scores.append(float(psnr(x_hat, x)[0]))
     return sum(scores) / len(scores)

@@ -353,3 +353,13 @@ def test_gray_fraction_makes_gray_samples_with_shared_noise():
     cfg.gray_fraction = 0.0
     colour = synthesize("denoise", x, cfg, torch.Generator().manual_seed(0))
     assert not torch.allclose(colour.y[:, 0] - colour.x[:, 0], colour.y[:, 1] - colour.x[:, 1])
+
+
+def test_centre_crop_takes_the_middle_at_most_size_and_a_multiple():
+    import numpy as np
+    from restore.train.data import centre_crop
+
+    image = np.arange(3 * 300 * 90, dtype=np.float32).reshape(3, 300, 90)
+    crop = centre_crop(image, 256, 8)
+    assert crop.shape == (1, 3, 256, 88)
+    assert torch.equal(crop[0], torch.from_numpy(image[:, 22:278, 1:89]))

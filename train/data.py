@@ -70,6 +70,15 @@ def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Pat
     return [p for p in paths if p not in val], [p for p in paths if p in val]
 
 
+def centre_crop(image: np.ndarray, size: int, multiple: int) -> Tensor:
+    """The ``(1, C, h, w)`` middle of a ``(C, H, W)`` image, sides at most ``size`` cut to multiples of ``multiple``."""
+    _, h, w = image.shape
+    th, tw = min(h, size), min(w, size)
+    th, tw = th - th % multiple, tw - tw % multiple
+    top, left = (h - th) // 2, (w - tw) // 2
+    return torch.from_numpy(image[:, top : top + th, left : left + tw].copy())[None]
+
+
 class LazyImages:
     """Images read from disk on each access: for sets too large to hold in memory (``data.cache: false``)."""
 
@@ -244,6 +253,7 @@ __all__ = [
     "PatchDataset",
     "load_pairs",
     "Sample",
+    "centre_crop",
     "list_images",
     "load_images",
     "noisy_once",

@@ -37,6 +37,7 @@ from .data import (
     PairedPatchDataset,
     PatchDataset,
     Sample,
+    centre_crop,
     list_images,
     load_images,
     load_pairs,
@@ -315,13 +316,9 @@ class Trainer:
             return {}
         size = self.cfg.data.val_size
         scores_psnr, scores_ssim = [], []
+        multiple = self.cfg.data.scale if self.cfg.task == "upscale" else 8
         for i, image in enumerate(self.val_images):
-            _, h, w = image.shape
-            th, tw = min(h, size), min(w, size)
-            multiple = self.cfg.data.scale if self.cfg.task == "upscale" else 8
-            th, tw = th - th % multiple, tw - tw % multiple
-            top, left = (h - th) // 2, (w - tw) // 2
-            x = torch.from_numpy(image[:, top : top + th, left : left + tw].copy())[None]
+            x = centre_crop(image, size, multiple)
             g = torch.Generator().manual_seed(10_000 + i)
             if self.cfg.data.mode == "noisy":
                 cfg = copy.copy(self.cfg.data)
